@@ -52,3 +52,12 @@ def interval_name(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     raise ConfigError(f"bar length of {seconds} s has no interval name")
+
+
+def warm_up_days(warm_up_bars: int, seconds: int, market: str) -> int:
+    """Calendar days of history loaded before a backtest's start so that ``warm_up_bars`` bars of
+    ``seconds`` each are available; markets that are closed part of the time (``usa``) get twice the
+    bars in days of margin. The local runner and the Lean algorithms use the same span, so both feed
+    their strategies the same history."""
+    days = -(-((warm_up_bars + 2) * seconds) // 86_400)
+    return days + (warm_up_bars * 2 if market == "usa" else 1)

@@ -1,4 +1,4 @@
-"""Reading Lean's local trade-bar files (the ``data/`` folder of a Lean CLI root).
+"""Reading and writing Lean's local trade-bar files (the ``data/`` folder of a Lean CLI root).
 
 Layout (security type / market / resolution / symbol, lower case):
 
@@ -12,19 +12,27 @@ Layout (security type / market / resolution / symbol, lower case):
 No header; columns ``time,open,high,low,close,volume``; the time is the bar **start**. Crypto is in
 UTC with plain decimal prices; US equities are in America/New_York with prices in deci-cents
 (x10000), converted to dollars here. Times come back as UTC nanoseconds.
+
+Writing is the exact inverse: numbers are written in their shortest decimal form without an
+exponent (``8870``, ``0.05655554``; equities as integer deci-cents), minute times as milliseconds
+since the file's local midnight, and each zip is replaced atomically (temp file + ``os.replace``),
+so a crash never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from alphapulse.bars import Bars
+from alphapulse.bars import Bars, format_time
 from alphapulse.errors import DataError, NoDataError
 
 RESOLUTIONS = ("minute", "hour", "daily")
@@ -34,6 +42,8 @@ SECURITY_TYPES = ("crypto", "equity")
 EQUITY_MARKET = "usa"
 EQUITY_PRICE_SCALE = 10_000
 EQUITY_TIME_ZONE = "America/New_York"
+_NS_PER_MS = 1_000_000
+_NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 def security_type_of(market: str) -> str:
@@ -108,47 +118,77 @@ def read_csv_text(file: TradeFile) -> str:
         raise DataError(f"{file.path}: corrupt archive ({exc}); delete it and download again") from exc
 
 
+def exact_float_parsing() -> dict[str, Any]:
+    """``pandas.read_csv`` options that parse every decimal to the nearest double (pandas 3 does
+    by default and deprecates the option; pandas 2 needs ``float_precision="round_trip"``)."""
+    import pandas as pd
+
+    return {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
 def parse_rows(file: TradeFile, text: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse CSV text into (UTC ns times, float64 OHLCV rows x 5), checking the shape of every row."""
     import pandas as pd
 
     if not text.strip():
         return np.empty(0, dtype=np.int64), np.empty((0, 5))
+    try:  # fast path: well-formed numbers, parsed exactly (round-trip precision)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(io.StringIO(text), header=None, names=range(6), index_col=False,
+                                keep_default_na=False,
+                                dtype={0: str, 1: np.float64, 2: np.float64, 3: np.float64, 4: np.float64,
+                                       5: np.float64},
+                                engine="c", **exact_float_parsing())
+        values = frame.iloc[:, 1:].to_numpy(dtype=np.float64, copy=True)
+        if np.isnan(values).any() or text.count(",") != 5 * len(frame):
+            raise ValueError("a missing, extra or NaN field")
+    except Exception:  # a malformed row: the slow path below names it
+        values = _checked_values(file, text)
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, engine="c")
+    stamps = frame.iloc[:, 0].astype(str)
+    if file.resolution == "minute":
+        ms = np.asarray(pd.to_numeric(stamps, errors="coerce"), dtype=np.float64)
+        bad = ~np.isfinite(ms) | (ms != np.round(ms)) | (ms < 0) | (ms >= 86_400_000)
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is not milliseconds "
+                            "since midnight (0 to 86399999)")
+        assert file.day is not None
+        midnight = int(np.datetime64(file.day, "ns").astype(np.int64))
+        local = midnight + ms.astype(np.int64) * _NS_PER_MS
+    else:
+        parsed = pd.DatetimeIndex(pd.to_datetime(stamps, format="%Y%m%d %H:%M", errors="coerce"))
+        bad = np.asarray(parsed.isna())
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is not 'YYYYMMDD HH:mm'")
+        local = parsed.as_unit("ns").asi8
+    times = _utc_times(file.market, local)
+    if file.security_type == "equity":
+        values[:, :4] /= EQUITY_PRICE_SCALE
+    return times, values
+
+
+def _checked_values(file: TradeFile, text: str) -> np.ndarray:
+    """OHLCV values of CSV text read field by field, naming the first malformed row."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
                             engine="c")
     except Exception as exc:  # pandas raises several types for ragged rows
-        raise DataError(f"{file.path}: unreadable CSV ({exc}); expected time,open,high,low,close,volume") from exc
+        raise DataError(f"{file.path}: unreadable CSV ({exc}); "
+                        "expected time,open,high,low,close,volume") from exc
     if frame.shape[1] != 6:
-        raise DataError(f"{file.path}: {frame.shape[1]} columns, expected 6 (time,open,high,low,close,volume)")
+        raise DataError(f"{file.path}: {frame.shape[1]} columns, "
+                        "expected 6 (time,open,high,low,close,volume)")
     values = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     bad = np.isnan(values).any(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
         raise DataError(f"{file.path}: row {row + 1} has a non-numeric field: {','.join(frame.iloc[row])}")
-    stamps = frame.iloc[:, 0]
-    zone = data_time_zone(file.market)
-    if file.resolution == "minute":
-        ms = pd.to_numeric(stamps, errors="coerce")
-        if ms.isna().any():
-            row = int(np.argmax(ms.isna().to_numpy()))
-            raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is not milliseconds")
-        assert file.day is not None
-        local = pd.Timestamp(file.day) + pd.to_timedelta(ms.to_numpy(dtype=np.int64), unit="ms")
-    else:
-        local = pd.to_datetime(stamps, format="%Y%m%d %H:%M", errors="coerce")
-        if local.isna().any():
-            row = int(np.argmax(local.isna().to_numpy()))
-            raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is not 'YYYYMMDD HH:mm'")
-    index = pd.DatetimeIndex(local)
-    if zone != "UTC":
-        index = index.tz_localize(zone, ambiguous="raise", nonexistent="raise")
-    else:
-        index = index.tz_localize("UTC")
-    times = index.tz_convert("UTC").as_unit("ns").asi8
-    if file.security_type == "equity":
-        values[:, :4] /= EQUITY_PRICE_SCALE
-    return times, values
+    return values
 
 
 def read_trade_file(file: TradeFile) -> Bars:
@@ -198,3 +238,163 @@ def read_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: 
 def date_range(start: date, end: date) -> list[date]:
     """Every day from ``start`` to ``end`` inclusive."""
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def decimal_texts(column: np.ndarray) -> list[str]:
+    """Each value as its shortest round-trip decimal text without exponent or trailing ``.0``.
+
+    ``8870.0`` -> ``8870``, ``0.05655554`` -> ``0.05655554``, ``1e-05`` -> ``0.00001``. Values must be
+    finite (the caller checks).
+    """
+    texts = [t[:-2] if t.endswith(".0") else t for t in map(repr, column.tolist())]
+    size = np.abs(column)
+    for i in np.flatnonzero((size >= 1e16) | ((size < 1e-4) & (size > 0))).tolist():
+        texts[i] = np.format_float_positional(float(column[i]), trim="-")  # repr would use an exponent
+    return texts
+
+
+def _utc_times(market: str, local: np.ndarray) -> np.ndarray:
+    """Naive ns times in the market's data time zone as UTC ns times."""
+    zone = data_time_zone(market)
+    if zone == "UTC":
+        return np.asarray(local, dtype=np.int64)
+    import pandas as pd
+
+    index = pd.DatetimeIndex(local.astype("datetime64[ns]"))
+    aware = index.tz_localize(zone, ambiguous="raise", nonexistent="raise")
+    return aware.tz_convert("UTC").as_unit("ns").asi8
+
+
+def _local_times(market: str, times: np.ndarray) -> np.ndarray:
+    """UTC ns times as naive ns times in the market's data time zone."""
+    zone = data_time_zone(market)
+    if zone == "UTC":
+        return times
+    import pandas as pd
+
+    index = pd.DatetimeIndex(times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(zone)
+    return index.tz_localize(None).as_unit("ns").asi8
+
+
+def _time_texts(file: TradeFile, times: np.ndarray) -> list[str]:
+    local = _local_times(file.market, times)
+    if file.resolution == "minute":
+        assert file.day is not None
+        midnight = int(np.datetime64(file.day, "ns").astype(np.int64))
+        offsets = local - midnight
+        outside = (offsets < 0) | (offsets >= _NS_PER_DAY)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise DataError(f"{file.path}: bar {format_time(int(times[row]))} is not on {file.day} "
+                            f"({data_time_zone(file.market)}); minute files hold one day each")
+        if (offsets % _NS_PER_MS).any():
+            row = int(np.argmax((offsets % _NS_PER_MS) != 0))
+            raise DataError(f"{file.path}: bar time {format_time(int(times[row]))} has sub-millisecond "
+                            "precision, which Lean's minute format cannot hold")
+        return [str(ms) for ms in (offsets // _NS_PER_MS).tolist()]
+    if (local % (60 * 1_000_000_000)).any():
+        row = int(np.argmax((local % (60 * 1_000_000_000)) != 0))
+        raise DataError(f"{file.path}: bar time {format_time(int(times[row]))} is not on a whole minute, "
+                        "which Lean's 'YYYYMMDD HH:mm' format cannot hold")
+    minutes = local.astype("datetime64[ns]").astype("datetime64[m]")
+    text = np.datetime_as_string(minutes, unit="m")  # YYYY-MM-DDTHH:MM
+    return [f"{t[0:4]}{t[5:7]}{t[8:10]} {t[11:16]}" for t in text.tolist()]
+
+
+def format_rows(file: TradeFile, times: np.ndarray, values: np.ndarray, *, line_end: str = "\n",
+                final_newline: bool = False) -> str:
+    """The CSV text of a trade file: the inverse of :func:`parse_rows`.
+
+    ``times`` are UTC ns bar starts, ``values`` float64 rows x 5 (open, high, low, close, volume;
+    equity prices in dollars, written as whole deci-cents). Lean writes ``\\n`` line ends and no
+    final newline; some older sample files use ``\\r\\n`` or end with a newline, which
+    ``line_end``/``final_newline`` reproduce.
+    Raises :class:`DataError` for NaN/infinite values or times the file cannot hold.
+    """
+    times = np.asarray(times, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64).reshape(-1, 5)
+    if len(times) != len(values):
+        raise DataError(f"{file.path}: {len(times)} times but {len(values)} rows of values")
+    if len(times) == 0:
+        return ""
+    finite = np.isfinite(values).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise DataError(f"{file.path}: bar {format_time(int(times[row]))} has a NaN or infinite value; "
+                        "drop or repair it before writing")
+    if file.security_type == "equity":
+        values = values.copy()
+        values[:, :4] = np.round(values[:, :4] * EQUITY_PRICE_SCALE)  # whole deci-cents, like Lean
+    columns = [_time_texts(file, times), *(decimal_texts(values[:, i]) for i in range(5))]
+    text = line_end.join(map(",".join, zip(*columns, strict=True)))
+    return text + line_end if final_newline else text
+
+
+def write_csv_text(file: TradeFile, text: str) -> None:
+    """Write ``text`` as the single CSV member of ``file``'s zip, atomically.
+
+    The zip is built in a temporary file beside the target and moved over it with
+    :func:`os.replace`; on any error the temporary file is removed and the old file stays intact.
+    """
+    file.path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = file.path.with_name(f".{file.path.name}.{os.getpid()}.tmp")
+    try:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(file.member, text.encode("ascii"))
+        os.replace(temporary, file.path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_trade_file(file: TradeFile, times: np.ndarray, values: np.ndarray, *, line_end: str = "\n",
+                     final_newline: bool = False) -> None:
+    """Format rows (see :func:`format_rows`) and write them to ``file`` atomically."""
+    write_csv_text(file, format_rows(file, times, values, line_end=line_end, final_newline=final_newline))
+
+
+def _merged(file: TradeFile, times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Existing rows of ``file`` with the new ones laid over them (new rows win on equal times)."""
+    if not file.path.exists():
+        return times, values
+    old_times, old_values = parse_rows(file, read_csv_text(file))
+    keep = ~np.isin(old_times, times)
+    all_times = np.concatenate([old_times[keep], times])
+    all_values = np.concatenate([old_values[keep], values])
+    order = np.argsort(all_times, kind="stable")
+    return all_times[order], all_values[order]
+
+
+def write_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: str, bars: Bars, *,
+                     merge: bool = True) -> list[TradeFile]:
+    """Write ``bars`` as Lean trade files of ``symbol`` at ``resolution`` under ``data_dir``.
+
+    Minute bars are split into one file per local day. With ``merge`` the rows already on disk are
+    kept and bars at the same start time are replaced by the new ones; without it each touched file
+    is replaced. Every file is written atomically. Returns the files written, in time order.
+    """
+    if resolution not in RESOLUTIONS:
+        raise DataError(f"unknown resolution {resolution!r}: use one of {', '.join(RESOLUTIONS)}")
+    if len(bars) == 0:
+        return []
+    values = np.column_stack([bars.open, bars.high, bars.low, bars.close, bars.volume])
+    times = np.asarray(bars.time, dtype=np.int64)
+    if resolution != "minute":
+        groups = [(trade_file(data_dir, market, symbol, resolution), times, values)]
+    else:
+        local_days = _local_times(market, times) // _NS_PER_DAY
+        cuts = np.flatnonzero(np.diff(local_days)) + 1
+        groups = []
+        for chunk in np.split(np.arange(len(times)), cuts):
+            day = (np.datetime64(int(local_days[chunk[0]]), "D")).astype(object)
+            groups.append((trade_file(data_dir, market, symbol, "minute", day), times[chunk], values[chunk]))
+    written = []
+    for file, part_times, part_values in groups:
+        if merge:
+            part_times, part_values = _merged(file, part_times, part_values)
+        write_trade_file(file, part_times, part_values)
+        written.append(file)
+    return written

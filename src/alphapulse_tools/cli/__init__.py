@@ -11,7 +11,6 @@ from importlib import import_module
 
 import click
 import typer
-
 from alphapulse.errors import AlphaPulseError
 
 app = typer.Typer(
@@ -26,6 +25,12 @@ app = typer.Typer(
 #: (module under alphapulse_tools.cli, attribute): a typer app added as a group or a command function
 _COMMANDS: list[tuple[str, str, str | None]] = [
     ("data", "app", "data"),
+    ("scan", "scan", "scan"),
+    ("webhook", "app", "webhook"),
+    ("store", "db_app", "db"),
+    ("store", "export", "export"),
+    ("backtest", "backtest", "backtest"),
+    ("ml", "app", "ml"),
 ]
 
 

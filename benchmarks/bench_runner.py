@@ -1,0 +1,213 @@
+"""Local runner benchmarks (run by hand: ``.venv/bin/python benchmarks/bench_runner.py``).
+
+Prints medians and the ratios measured in the same run:
+
+* P2  end-to-end bars/s of a backtest (load Lean files, signals, simulation, statistics; no report)
+  divided by the bars/s of a raw TA-Lib scan of all 61 candlestick patterns on the same 1M bars;
+* P2b simulation speed against backtesting.py (``trade_on_close=True``) replaying the same signals,
+  with the trade lists checked equal; vectorbt when it is importable;
+* P6  the main job (``scripts/main``) on one year of 1h bars from a loopback mirror: cold (empty data
+  folder) and warm (data in place) wall time.
+
+Bars: real one-minute (and one-hour) candles' shapes (open/high/low/close relative to the previous
+close, volume) from ``../shared/data``, drawn with replacement and chained into long series.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import talib
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("ALPHAPULSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+from alphapulse.bars import Bars  # noqa: E402
+from alphapulse.lean_data import read_trade_bars  # noqa: E402
+
+
+def median(fn, runs: int = 3) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def shaped_bars(source: Bars, n: int, period: int, first: datetime, seed: int = 7) -> Bars:
+    """``n`` bars chained from ``source``'s bar shapes (relative to the previous close)."""
+    prev = np.concatenate([[source.open[0]], source.close[:-1]])
+    rel = np.stack([source.open / prev, source.high / prev, source.low / prev, source.close / prev]).T
+    rel /= np.exp(np.mean(np.log(rel[:, 3])))  # no drift: the chained price stays near its start
+    pick = np.random.default_rng(seed).integers(0, len(rel), n)
+    shape = rel[pick]
+    closes = 30_000.0 * np.cumprod(shape[:, 3])
+    prev_close = np.concatenate([[30_000.0], closes[:-1]])
+    o, h, lo, c = (prev_close * shape[:, k] for k in range(4))
+    h = np.maximum.reduce([h, o, c])
+    lo = np.minimum.reduce([lo, o, c])
+    start = int(pd.Timestamp(first).value)
+    times = start + period * 10**9 * np.arange(n, dtype=np.int64)
+    return Bars(times, o, h, lo, c, source.volume[pick], period=period, symbol="BTCUSDT")
+
+
+def real_minutes() -> Bars:
+    frame = pd.read_feather(SHARED / "freqtrade" / "UNITTEST_BTC-1m.feather")
+    return Bars.from_frame(frame, period=60, symbol="UNITTEST")
+
+
+def write_lean_minutes(bars: Bars, data_dir: Path) -> None:
+    folder = data_dir / "crypto" / "binance" / "minute" / "btcusdt"
+    folder.mkdir(parents=True, exist_ok=True)
+    day = bars.time // (86_400 * 10**9)
+    cuts = np.flatnonzero(np.diff(day)) + 1
+    for chunk in np.split(np.arange(len(bars)), cuts):
+        d = datetime.fromtimestamp(int(bars.time[chunk[0]]) // 10**9, tz=UTC)
+        ms = (bars.time[chunk] // 10**6) % 86_400_000
+        text = "".join(f"{m},{o:.2f},{h:.2f},{lo:.2f},{c:.2f},{v:.8f}\n" for m, o, h, lo, c, v in zip(
+            ms.tolist(), bars.open[chunk].tolist(), bars.high[chunk].tolist(), bars.low[chunk].tolist(),
+            bars.close[chunk].tolist(), bars.volume[chunk].tolist(), strict=True))
+        with zipfile.ZipFile(folder / f"{d:%Y%m%d}_trade.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{d:%Y%m%d}_btcusdt_minute_trade.csv", text)
+
+
+def pick_strategy() -> str:
+    from alphapulse.strategies import STRATEGIES
+
+    return "pattern-confluence" if "pattern-confluence" in STRATEGIES else "macd-crossover"
+
+
+def p2(n: int = 1_000_000) -> None:
+    from alphapulse_tools.runner.backtest import BacktestRequest, run_backtest
+
+    bars = shaped_bars(real_minutes(), n, 60, datetime(2021, 1, 1, tzinfo=UTC))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        write_lean_minutes(bars, data)
+        loaded = read_trade_bars(data, "binance", "BTCUSDT", "minute")
+        o, h, lo, c = loaded.open, loaded.high, loaded.low, loaded.close
+        names = talib.get_function_groups()["Pattern Recognition"]
+
+        def scan() -> None:
+            for name in names:
+                getattr(talib, name)(o, h, lo, c)
+
+        strategy = pick_strategy()
+        last = datetime.fromtimestamp(int(bars.time[-1]) // 10**9, tz=UTC).date()
+        request = BacktestRequest(strategy=strategy, symbols=("BTCUSDT",), interval="1m",
+                                  start=date(2021, 1, 1), end=last, data_dir=data, report=False)
+        from alphapulse.config import ContractConfig
+        from alphapulse.strategies import create_strategy
+
+        t_load, _ = median(lambda: read_trade_bars(data, "binance", "BTCUSDT", "minute"))
+        core = create_strategy(strategy, ContractConfig.from_dict("BTCUSDT", {"timeframe": "1m"}),
+                               symbol="BTCUSDT", market="binance")
+        t_signals, _ = median(lambda: core.signals(loaded))
+        t_scan, _ = median(scan)
+        t_all, outcome = median(lambda: run_backtest(request))
+    assert outcome is not None
+    timings = outcome.timings  # type: ignore[attr-defined]
+    trades = len(outcome.result.trades)  # type: ignore[attr-defined]
+    print(f"\nP2  end to end on {n:,} one-minute bars ({strategy}, {trades} trades)")
+    print(f"  TA-Lib 61-pattern scan          {t_scan:7.3f} s  {n / t_scan / 1e6:6.2f} M bars/s")
+    print(f"  runner end to end (no report)   {t_all:7.3f} s  {n / t_all / 1e6:6.2f} M bars/s")
+    print(f"    of which: Lean files read {t_load:.3f} s, strategy.signals {t_signals:.3f} s (medians)")
+    for key, value in timings.items():
+        print(f"    {key:<28} {value:7.3f} s (last run)")
+    print(f"  ratio runner / TA-Lib scan: {t_scan / t_all:.2f}  (goal >= 0.7)")
+
+
+def p2b(n: int = 200_000) -> None:
+    import warnings
+
+    from alphapulse.config import ContractConfig
+    from alphapulse.strategies import create_strategy
+    from alphapulse_tools.runner.engine import Instrument, simulate
+    from alphapulse_tools.runner.fees import PercentOfValueFee
+    from tests.runner.replay import RiskRule, backtesting_trades
+
+    hours = read_trade_bars(SHARED / "lean", "bitfinex", "BTCUSD", "hour")
+    cases = [("macd-crossover", "1m", shaped_bars(real_minutes(), n, 60, datetime(2021, 1, 1, tzinfo=UTC))),
+             (pick_strategy(), "1h", shaped_bars(hours, n, 3600, datetime(2001, 1, 1, tzinfo=UTC)))]
+    cash = 30_000.0 * 1e5
+    for name, interval, bars in cases:
+        contract = ContractConfig.from_dict("X", {"timeframe": interval, "risk": {"max_bars": 240}})
+        signals = create_strategy(name, contract, symbol="X", market="binance").signals(bars)
+        rule = RiskRule(0.02, 0.5)
+        inst = Instrument("X", "binance", bars, signals, PercentOfValueFee(0.001), lot_size=1.0)
+        t_ours, ours = median(lambda inst=inst, rule=rule: simulate([inst], cash=cash, sizer=rule.size), runs=5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_bt, theirs = median(lambda bars=bars, signals=signals, rule=rule: backtesting_trades(
+                bars, signals, cash=cash, commission=0.001, rule=rule))
+        closed = [t for t in ours.trades if t.is_closed]  # type: ignore[attr-defined]
+        same = len(closed) == int(theirs["ExitBar"].notna().sum())  # type: ignore[index]
+        print(f"\nP2b simulation on {n:,} {interval} bars, {name}, {len(closed)} trades "
+              f"(one per {n / max(1, len(closed)):.0f} bars; same count as backtesting.py: {same})")
+        print(f"  runner simulate()      {t_ours * 1e3:9.2f} ms  {n / t_ours / 1e6:8.2f} M bars/s")
+        print(f"  backtesting.py run()   {t_bt * 1e3:9.2f} ms  {n / t_bt / 1e6:8.3f} M bars/s")
+        print(f"  ratio: {t_bt / t_ours:.0f}x faster than backtesting.py (goal >= 100x)")
+    try:
+        import vectorbt  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        print("  vectorbt: not installed beside the project (not measured)")
+
+
+def p6() -> None:
+    from tests.data.binance_double import BTC_RULES, BinanceDouble, kline_csv, start
+
+    hours = read_trade_bars(SHARED / "lean", "bitfinex", "BTCUSD", "hour")
+    year = shaped_bars(hours, 366 * 24 + 30 * 24, 3600, datetime(2023, 12, 1, tzinfo=UTC))
+    double = BinanceDouble()
+    first = datetime(2023, 12, 1, tzinfo=UTC)
+    while first < datetime(2025, 1, 1, tzinfo=UTC):
+        following = (first + timedelta(days=32)).replace(day=1)
+        part = year.between(int(pd.Timestamp(first).value), int(pd.Timestamp(following).value))
+        double.add_archive("monthly", "BTCUSDT", "1h", f"{first:%Y-%m}", kline_csv(part, 3600))
+        first = following
+    double.exchange["BTCUSDT"] = BTC_RULES
+    server, thread = start(double)
+    env = {**os.environ, "ALPHAPULSE_BINANCE_DATA_URL": double.url, "ALPHAPULSE_BINANCE_API_URL": double.url}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            def job(out: str) -> float:
+                begin = time.perf_counter()
+                done = subprocess.run([str(ROOT / "scripts" / "main"), "--data-dir", f"{tmp}/data",
+                                       "--out", f"{tmp}/{out}"], env=env, capture_output=True, text=True,
+                                      check=False)
+                elapsed = time.perf_counter() - begin
+                if done.returncode != 0:
+                    raise SystemExit(f"scripts/main failed: {done.stderr[-2000:]}")
+                return elapsed
+
+            cold = job("cold")
+            warm = statistics.median(job(f"warm{k}") for k in range(3))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    print(f"\nP6  main job (scripts/main, {pick_strategy()}, BTCUSDT 1h 2024) against a loopback mirror")
+    print(f"  cold (empty data folder, venv ready)  {cold:6.2f} s")
+    print(f"  warm (data in place), median of 3     {warm:6.2f} s  (goal <= 3 s)")
+
+
+if __name__ == "__main__":
+    wanted = set(sys.argv[1:]) or {"p2", "p2b", "p6"}
+    if "p2" in wanted:
+        p2()
+    if "p2b" in wanted:
+        p2b()
+    if "p6" in wanted:
+        p6()

@@ -1,0 +1,177 @@
+"""Lean trade files: every sample file round-trips to the same CSV text; any valid bar sequence
+written and read back is identical; writes are atomic."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alphapulse.bars import Bars
+from alphapulse.errors import DataError
+from alphapulse.lean_data import (
+    TradeFile,
+    decimal_texts,
+    format_rows,
+    parse_rows,
+    read_csv_text,
+    read_trade_bars,
+    trade_file,
+    write_trade_bars,
+    write_trade_file,
+)
+from tests.conftest import SHARED_DATA
+
+SHARED = SHARED_DATA / "lean"
+
+
+def _sample_files() -> list[str]:
+    return sorted(str(p.relative_to(SHARED)) for p in SHARED.rglob("*.zip")) if SHARED.is_dir() else []
+
+
+def _trade_file_of(root: Path, relative: str) -> TradeFile:
+    _, market, resolution, *rest = Path(relative).parts
+    if resolution == "minute":
+        symbol, name = rest
+        return trade_file(root, market, symbol, resolution, datetime.strptime(name[:8], "%Y%m%d").date())
+    symbol = rest[0].removesuffix(".zip").removesuffix("_trade")
+    return trade_file(root, market, symbol, resolution)
+
+
+def test_sample_files_are_all_found(lean_data: Path) -> None:
+    assert len(list(lean_data.rglob("*.zip"))) == 33
+
+
+@pytest.mark.parametrize("relative", _sample_files())
+def test_every_sample_file_round_trips_to_the_same_text(lean_data: Path, tmp_path: Path,
+                                                        relative: str) -> None:
+    source = _trade_file_of(lean_data, relative)
+    assert source.path == lean_data / relative
+    text = read_csv_text(source)
+    times, values = parse_rows(source, text)
+    line_end = "\r\n" if "\r\n" in text else "\n"
+    target = _trade_file_of(tmp_path, relative)
+    write_trade_file(target, times, values, line_end=line_end, final_newline=text.endswith("\n"))
+    with zipfile.ZipFile(target.path) as archive:
+        assert archive.namelist() == [source.member]
+        assert archive.read(source.member).decode("ascii") == text
+
+
+@pytest.mark.parametrize(("market", "symbol", "resolution"), [
+    ("binance", "BTCUSDT", "hour"), ("coinbase", "BTCUSD", "daily"), ("coinbase", "ETHUSD", "minute"),
+    ("usa", "SPY", "minute"), ("usa", "SPY", "daily"),
+])
+def test_bars_written_with_write_trade_bars_read_back_equal(lean_data: Path, tmp_path: Path, market: str,
+                                                            symbol: str, resolution: str) -> None:
+    bars = read_trade_bars(lean_data, market, symbol, resolution)
+    written = write_trade_bars(tmp_path, market, symbol, resolution, bars)
+    assert read_trade_bars(tmp_path, market, symbol, resolution) == bars
+    for file in written:  # Lean's own files (LF, no final newline) are reproduced byte for byte
+        original = read_csv_text(_trade_file_of(lean_data, str(file.path.relative_to(tmp_path))))
+        if "\r" not in original and not original.endswith("\n"):
+            assert read_csv_text(file) == original
+
+
+def test_equity_minute_files_are_split_by_new_york_day(lean_data: Path, tmp_path: Path) -> None:
+    bars = read_trade_bars(lean_data, "usa", "SPY", "minute", date(2013, 10, 7), date(2013, 10, 8))
+    written = write_trade_bars(tmp_path, "usa", "SPY", "minute", bars)
+    # 19:59 New York is 23:59 UTC the same day in October: two files, not three
+    assert [f.day for f in written] == [date(2013, 10, 7), date(2013, 10, 8)]
+
+
+def test_merge_keeps_existing_rows_and_replaces_equal_times(lean_data: Path, tmp_path: Path) -> None:
+    bars = read_trade_bars(lean_data, "binance", "BTCUSDT", "hour")
+    write_trade_bars(tmp_path, "binance", "BTCUSDT", "hour", bars[:80])
+    write_trade_bars(tmp_path, "binance", "BTCUSDT", "hour", bars[60:])
+    assert read_trade_bars(tmp_path, "binance", "BTCUSDT", "hour") == bars
+    write_trade_bars(tmp_path, "binance", "BTCUSDT", "hour", bars[:10], merge=False)
+    assert read_trade_bars(tmp_path, "binance", "BTCUSDT", "hour") == bars[:10]
+
+
+def test_numbers_are_written_like_lean() -> None:
+    values = np.array([8870.0, 0.05655554, 1e-05, 2.0, 1234567.125, 1e16, 0.1 + 0.2])
+    assert decimal_texts(values) == ["8870", "0.05655554", "0.00001", "2", "1234567.125",
+                                     "10000000000000000", "0.30000000000000004"]
+
+
+def test_a_failed_write_leaves_the_old_file_intact(lean_data: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    bars = read_trade_bars(lean_data, "binance", "BTCUSDT", "hour")
+    [file] = write_trade_bars(tmp_path, "binance", "BTCUSDT", "hour", bars[:50])
+    before = file.path.read_bytes()
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", crash)
+    with pytest.raises(OSError, match="disk full"):
+        write_trade_bars(tmp_path, "binance", "BTCUSDT", "hour", bars)
+    assert file.path.read_bytes() == before
+    assert [p.name for p in file.path.parent.iterdir()] == [file.path.name]  # no temporary file left
+
+
+def test_writer_refuses_bars_it_cannot_hold(tmp_path: Path) -> None:
+    file = trade_file(tmp_path, "binance", "BTCUSDT", "minute", date(2024, 1, 1))
+    next_day = np.array([np.datetime64("2024-01-02T00:00", "ns").astype(np.int64)])
+    with pytest.raises(DataError, match="is not on 2024-01-01"):
+        format_rows(file, next_day, np.ones((1, 5)))
+    with pytest.raises(DataError, match="NaN or infinite"):
+        format_rows(file, next_day - 86_400 * 10**9, np.array([[1, 1, 1, np.nan, 1]]))
+    hourly = trade_file(tmp_path, "binance", "BTCUSDT", "hour")
+    with pytest.raises(DataError, match="whole minute"):
+        format_rows(hourly, np.array([30 * 10**9]), np.ones((1, 5)))
+    assert not any(tmp_path.rglob("*.zip"))
+
+
+# -- property: any valid bar sequence survives a write and a read ------------------------------
+_price = st.floats(min_value=1e-8, max_value=1e9, allow_nan=False, allow_infinity=False)
+_volume = st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _bar_sequences(draw: st.DrawFn, market: str, resolution: str) -> Bars:
+    step = {"minute": 60, "hour": 3600, "daily": 86400}[resolution]
+    count = draw(st.integers(min_value=1, max_value=40))
+    offsets = sorted(draw(st.sets(st.integers(min_value=0, max_value=400), min_size=count,
+                                  max_size=count)))
+    base = draw(st.integers(min_value=0, max_value=20_000)) * 86400
+    rows = []
+    for _ in offsets:
+        a, b, c, d = (draw(_price) for _ in range(4))
+        if market == "usa":  # equity prices are whole deci-cents
+            a, b, c, d = (round(x, 4) or 0.0001 for x in (a, b, c, d))
+            volume = float(draw(st.integers(min_value=0, max_value=10**9)))
+        else:
+            volume = draw(_volume)
+        low, high = min(a, b, c, d), max(a, b, c, d)
+        rows.append((a, high, low, d, volume))
+    start = 1_000_000_000 * (base + 5 * 3600 * (market == "usa"))  # equity daily bars at NY midnight
+    times = [start + o * step * 1_000_000_000 for o in offsets]
+    columns = np.array(rows).T
+    return Bars(times, *columns, period=step)
+
+
+@pytest.mark.parametrize(("market", "resolution"), [("binance", "minute"), ("binance", "hour"),
+                                                    ("binance", "daily"), ("usa", "minute")])
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_valid_bars_read_back_identical(tmp_path_factory: pytest.TempPathFactory, market: str,
+                                            resolution: str, data: st.DataObject) -> None:
+    bars = data.draw(_bar_sequences(market, resolution))
+    folder = tmp_path_factory.mktemp("bars")
+    write_trade_bars(folder, market, "XYZ", resolution, bars)
+    assert read_trade_bars(folder, market, "XYZ", resolution) == bars
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
+def test_decimal_texts_are_exact_plain_and_short(values: list[float]) -> None:
+    texts = decimal_texts(np.array(values))
+    for value, text in zip(values, texts, strict=True):
+        assert float(text) == value and "e" not in text and not text.endswith(".0")
+        assert len(text.lstrip("-").replace(".", "").strip("0")) <= 17  # no more digits than repr

@@ -1,0 +1,480 @@
+"""A small recording double of the Lean API the AlphaPulse algorithms use (test-only code).
+
+``install()`` puts a fake ``AlgorithmImports`` module into ``sys.modules`` so an algorithm's real
+``main.py`` can be imported and its real handlers run outside Lean. The double records every order
+the algorithm submits and acts as a broker with Lean's default backtest semantics: market orders
+fill at the current bar's close when submitted; stop-market and limit orders are evaluated from the
+next bar on against its open/high/low (a gap through the level fills at the open; when a stop and a
+limit of one position are both reached in a bar, the stop — submitted first — fills first and the
+algorithm cancels the limit). Fees come from the runner's fee model for the market (0.1% of value on
+Binance), charged in the quote currency. Consolidation is by whole periods of the bars fed (only the
+identity consolidation, period == bar length, and whole multiples are supported).
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import sys
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alphapulse.bars import Bars
+
+
+class Resolution(enum.Enum):
+    TICK = 0
+    SECOND = 1
+    MINUTE = 2
+    HOUR = 3
+    DAILY = 4
+
+
+class Market:
+    BINANCE = "binance"
+    COINBASE = "coinbase"
+    BYBIT = "bybit"
+    KRAKEN = "kraken"
+    BITFINEX = "bitfinex"
+    USA = "usa"
+
+
+class BrokerageName(enum.Enum):
+    BINANCE = 1
+    COINBASE = 2
+    BYBIT = 3
+    KRAKEN = 4
+    BITFINEX = 5
+
+
+class AccountType(enum.Enum):
+    CASH = 0
+    MARGIN = 1
+
+
+class OrderStatus(enum.Enum):
+    NEW = 0
+    SUBMITTED = 1
+    PARTIALLY_FILLED = 2
+    FILLED = 3
+    CANCELED = 5
+    INVALID = 7
+
+
+@dataclass
+class TradeBar:
+    time: datetime
+    end_time: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+@dataclass
+class CashAmount:
+    amount: float
+    currency: str
+
+
+@dataclass
+class OrderFee:
+    value: CashAmount
+
+
+@dataclass
+class OrderEvent:
+    order_id: int
+    status: OrderStatus
+    fill_quantity: float
+    fill_price: float
+    utc_time: datetime
+    order_fee: OrderFee
+
+
+@dataclass
+class RecordedOrder:
+    """What the algorithm submitted (time = algorithm UTC time at submission)."""
+
+    order_id: int
+    time: datetime
+    symbol: str
+    type: str
+    quantity: float
+    stop_price: float | None
+    limit_price: float | None
+    tag: str
+    status: str = "submitted"
+
+
+class OrderTicket:
+    def __init__(self, algorithm: QCAlgorithm, order: RecordedOrder) -> None:
+        self._algorithm = algorithm
+        self.order = order
+        self.order_id = order.order_id
+
+    def cancel(self, tag: str | None = None) -> None:
+        if self.order.status == "submitted":
+            self.order.status = "canceled"
+
+
+@dataclass
+class SymbolPropertiesDouble:
+    quote_currency: str
+    lot_size: float
+    minimum_order_size: float
+    minimum_price_variation: float
+
+
+@dataclass
+class Security:
+    symbol: str
+    symbol_properties: SymbolPropertiesDouble
+    price: float = 0.0
+
+
+@dataclass
+class Holding:
+    quantity: float = 0.0
+
+
+class Portfolio:
+    def __init__(self, algorithm: QCAlgorithm) -> None:
+        self._algorithm = algorithm
+        self.cash = 0.0
+        self.holdings: dict[str, Holding] = {}
+
+    def __getitem__(self, symbol: str) -> Holding:
+        return self.holdings.setdefault(symbol, Holding())
+
+    @property
+    def total_portfolio_value(self) -> float:
+        prices = {s: sec.price for s, sec in self._algorithm.securities.items()}
+        return self.cash + sum(h.quantity * prices[s] for s, h in self.holdings.items())
+
+
+class ObjectStore:
+    def __init__(self) -> None:
+        self.saved: dict[str, str] = {}
+
+    def save(self, key: str, text: str) -> bool:
+        self.saved[key] = text
+        return True
+
+
+@dataclass
+class Consolidation:
+    symbol: str
+    period: timedelta
+    handler: Callable[[TradeBar], None]
+    working: TradeBar | None = None
+
+
+class SubscriptionTransportMedium(enum.Enum):
+    LOCAL_FILE = 0
+    REMOTE_FILE = 1
+    REST = 2
+
+
+class FileFormat(enum.Enum):
+    CSV = 0
+
+
+@dataclass
+class SubscriptionDataSource:
+    source: str
+    transport_medium: SubscriptionTransportMedium = SubscriptionTransportMedium.LOCAL_FILE
+    format: FileFormat = FileFormat.CSV
+    headers: dict[str, str] | None = None
+
+
+@dataclass
+class SubscriptionDataConfig:
+    symbol: str
+
+
+class BaseData:
+    pass
+
+
+class PythonData(BaseData):
+    """Custom data: ``time``, ``end_time``, ``value``, ``symbol`` and dynamic properties by key."""
+
+    def __init__(self) -> None:
+        self.symbol = ""
+        self.time = datetime(1970, 1, 1)
+        self.end_time = self.time
+        self.value = 0.0
+        self._properties: dict[str, Any] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._properties[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._properties[key]
+
+
+class Slice(dict):
+    def contains_key(self, symbol: str) -> bool:
+        return symbol in self
+
+
+@dataclass
+class CustomSubscription:
+    cls: type
+    symbol: str
+
+
+class QCAlgorithm:
+    """The members of Lean's QCAlgorithm the AlphaPulse algorithms use, recording what they do."""
+
+    def __init__(self) -> None:
+        self.parameters: dict[str, str] = {}
+        self.object_store = ObjectStore()
+        self.portfolio = Portfolio(self)
+        self.securities: dict[str, Security] = {}
+        self.orders: list[RecordedOrder] = []
+        self.logs: list[str] = []
+        self.errors: list[str] = []
+        self.live_mode = False
+        self.is_warming_up = False
+        self.start_date: date | None = None
+        self.end_date: date | None = None
+        self.warm_up: timedelta = timedelta(0)
+        self.time_zone = "America/New_York"
+        self.account_currency = "USD"
+        self.brokerage: tuple[Any, Any] | None = None
+        self.consolidations: list[Consolidation] = []
+        self.utc_time = datetime(1970, 1, 1, tzinfo=UTC)
+        self.symbol_properties: dict[str, SymbolPropertiesDouble] = {}
+        self.fee: Callable[[float, float, str], float] = lambda quantity, price, kind: 0.0
+        self._open: list[tuple[RecordedOrder, OrderTicket]] = []
+        self.custom: list[CustomSubscription] = []
+        self.sources: list[SubscriptionDataSource] = []
+        self._next_id = 1
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def get_parameter(self, name: str, default: str = "") -> str:
+        return self.parameters.get(name, default)
+
+    def set_start_date(self, year: int, month: int, day: int) -> None:
+        self.start_date = date(year, month, day)
+
+    def set_end_date(self, year: int, month: int, day: int) -> None:
+        self.end_date = date(year, month, day)
+
+    def set_cash(self, cash: float) -> None:
+        self.portfolio.cash = float(cash)
+
+    def set_time_zone(self, zone: str) -> None:
+        self.time_zone = zone
+
+    def set_account_currency(self, currency: str) -> None:
+        self.account_currency = currency
+
+    def set_brokerage_model(self, name: Any, account_type: Any) -> None:
+        self.brokerage = (name, account_type)
+
+    def set_warm_up(self, period: timedelta) -> None:
+        self.warm_up = period
+
+    def _add(self, ticker: str) -> Security:
+        props = self.symbol_properties.get(ticker, SymbolPropertiesDouble("USD", 1e-8, 0.0, 0.01))
+        security = Security(ticker, props)
+        self.securities[ticker] = security
+        return security
+
+    def add_crypto(self, ticker: str, resolution: Resolution, market: str) -> Security:
+        return self._add(ticker)
+
+    def add_equity(self, ticker: str, resolution: Resolution, market: str) -> Security:
+        return self._add(ticker)
+
+    def add_data(self, cls: type, ticker: str, resolution: Resolution) -> Security:
+        self.custom.append(CustomSubscription(cls, ticker))
+        return Security(ticker, SymbolPropertiesDouble("USD", 1.0, 0.0, 0.01))
+
+    def on_data(self, slice: Slice) -> None:  # overridden by algorithms
+        pass
+
+    def _custom_events(self) -> list[tuple[datetime, str, Any]]:
+        """Backtest custom data as Lean reads it: get_source, then reader() per line of the file."""
+        events = []
+        for sub in self.custom:
+            instance = sub.cls()
+            config = SubscriptionDataConfig(sub.symbol)
+            source = instance.get_source(config, datetime(2000, 1, 1), self.live_mode)
+            self.sources.append(source)
+            assert source.transport_medium == SubscriptionTransportMedium.LOCAL_FILE
+            for line in Path(source.source).read_text().splitlines():
+                data = instance.reader(config, line, datetime(2000, 1, 1), self.live_mode)
+                if data is not None:
+                    events.append((data.end_time.replace(tzinfo=UTC), sub.symbol, data))
+        return sorted(events, key=lambda e: e[0])
+
+    def consolidate(self, symbol: str, period: timedelta, handler: Callable[[TradeBar], None]) -> None:
+        self.consolidations.append(Consolidation(symbol, period, handler))
+
+    def log(self, message: str) -> None:
+        self.logs.append(message)
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+
+    # -- orders ----------------------------------------------------------------------------------
+    def _submit(self, symbol: str, kind: str, quantity: float, stop: float | None, limit: float | None,
+                tag: str) -> OrderTicket:
+        order = RecordedOrder(self._next_id, self.utc_time, symbol, kind, quantity, stop, limit, tag)
+        self._next_id += 1
+        self.orders.append(order)
+        ticket = OrderTicket(self, order)
+        if kind == "market":
+            price = self.securities[symbol].price
+            cost = quantity * price + self.fee(abs(quantity), price, kind)
+            if quantity > 0 and cost > self.portfolio.cash + 1e-9:  # Lean: insufficient buying power
+                order.status = "invalid"
+            else:
+                self._fill(order, price)
+        else:
+            self._open.append((order, ticket))
+        return ticket
+
+    def market_order(self, symbol: str, quantity: float, tag: str = "") -> OrderTicket:
+        return self._submit(symbol, "market", quantity, None, None, tag)
+
+    def stop_market_order(self, symbol: str, quantity: float, stop_price: float, tag: str = "") -> OrderTicket:
+        return self._submit(symbol, "stop_market", quantity, stop_price, None, tag)
+
+    def limit_order(self, symbol: str, quantity: float, limit_price: float, tag: str = "") -> OrderTicket:
+        return self._submit(symbol, "limit", quantity, None, limit_price, tag)
+
+    def _fill(self, order: RecordedOrder, price: float) -> None:
+        order.status = "filled"
+        fee = self.fee(abs(order.quantity), price, order.type)
+        self.portfolio.cash -= order.quantity * price + fee
+        self.portfolio[order.symbol].quantity = round(self.portfolio[order.symbol].quantity + order.quantity, 12)
+        self.on_order_event(OrderEvent(order.order_id, OrderStatus.FILLED, order.quantity, price,
+                                       self.utc_time.replace(tzinfo=None), OrderFee(CashAmount(fee, "USD"))))
+
+    def on_order_event(self, order_event: OrderEvent) -> None:  # overridden by algorithms
+        pass
+
+    def _evaluate_open_orders(self, symbol: str, bar: TradeBar) -> None:
+        for order, _ticket in list(self._open):
+            if order.symbol != symbol or order.status != "submitted":
+                continue
+            sell = order.quantity < 0
+            if order.type == "stop_market":
+                level = float(order.stop_price or 0)
+                hit = bar.low <= level if sell else bar.high >= level
+                price = min(bar.open, level) if sell else max(bar.open, level)
+            else:
+                level = float(order.limit_price or 0)
+                hit = bar.high >= level if sell else bar.low <= level
+                price = max(bar.open, level) if sell else min(bar.open, level)
+            if hit:
+                self._fill(order, price)
+        self._open = [(o, t) for o, t in self._open if o.status == "submitted"]
+
+    # -- replay ----------------------------------------------------------------------------------
+    def replay(self, bars_by_symbol: dict[str, Bars], zone: str = "UTC") -> None:
+        """Feed bars (all symbols merged by time) through brokers, prices and consolidators."""
+        assert self.start_date is not None
+        tz = ZoneInfo(zone)
+        start = datetime(self.start_date.year, self.start_date.month, self.start_date.day, tzinfo=tz)
+        warm_from = start - self.warm_up
+        events: list[tuple[int, str, int]] = sorted(
+            (int(t), symbol, i) for symbol, bars in bars_by_symbol.items() for i, t in enumerate(bars.time))
+        custom = self._custom_events()
+        for _t, symbol, i in events:
+            bars = bars_by_symbol[symbol]
+            begin = datetime.fromtimestamp(int(bars.time[i]) / 1e9, tz=UTC)
+            end = begin + timedelta(seconds=bars.period)
+            if begin.astimezone(tz) < warm_from:
+                continue
+            if self.end_date is not None and begin.astimezone(tz).date() > self.end_date:
+                break
+            local_begin = begin.astimezone(tz).replace(tzinfo=None)
+            bar = TradeBar(local_begin, local_begin + timedelta(seconds=bars.period), float(bars.open[i]),
+                           float(bars.high[i]), float(bars.low[i]), float(bars.close[i]), float(bars.volume[i]))
+            while custom and custom[0][0] < end:  # custom data known before this bar closes
+                moment, custom_symbol, data = custom.pop(0)
+                self.utc_time = moment
+                self.on_data(Slice({custom_symbol: data}))
+            self.utc_time = end
+            self.is_warming_up = end.astimezone(tz) <= start
+            if not self.is_warming_up:
+                self._evaluate_open_orders(symbol, bar)
+            self.securities[symbol].price = bar.close
+            for consolidation in self.consolidations:
+                if consolidation.symbol == symbol:
+                    _consolidate(consolidation, bar)
+
+
+def _consolidate(consolidation: Consolidation, bar: TradeBar) -> None:
+    bar_length = bar.end_time - bar.time
+    if consolidation.period == bar_length:
+        consolidation.handler(bar)
+        return
+    raise NotImplementedError("the double feeds bars at the consolidation period only")
+
+
+def install() -> types.ModuleType:
+    """Register the fake ``AlgorithmImports`` module and return it."""
+    module = types.ModuleType("AlgorithmImports")
+    for name, value in {
+        "QCAlgorithm": QCAlgorithm, "Resolution": Resolution, "Market": Market, "BrokerageName": BrokerageName,
+        "AccountType": AccountType, "OrderStatus": OrderStatus, "OrderEvent": OrderEvent, "TradeBar": TradeBar,
+        "OrderTicket": OrderTicket, "PythonData": PythonData, "BaseData": BaseData, "Slice": Slice,
+        "SubscriptionDataSource": SubscriptionDataSource, "SubscriptionDataConfig": SubscriptionDataConfig,
+        "SubscriptionTransportMedium": SubscriptionTransportMedium, "FileFormat": FileFormat,
+    }.items():
+        setattr(module, name, value)
+    module.__all__ = [n for n in dir(module) if not n.startswith("_")]  # type: ignore[attr-defined]
+    sys.modules["AlgorithmImports"] = module
+    return module
+
+
+def load_algorithm(main_py: Path) -> type:
+    """Import an algorithm's ``main.py`` (with the double installed) and return its algorithm class."""
+    install()
+    name = f"algorithm_{main_py.parent.name}"
+    spec = importlib.util.spec_from_file_location(name, main_py)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, QCAlgorithm) and v is not QCAlgorithm]
+    assert len(classes) == 1, f"{main_py}: expected one QCAlgorithm subclass, found {classes}"
+    return classes[0]
+
+
+def run_algorithm(main_py: Path, parameters: dict[str, str], bars_by_symbol: dict[str, Bars],
+                  *, properties: dict[str, SymbolPropertiesDouble] | None = None,
+                  fee: Callable[[float, float, str], float] | None = None, zone: str = "UTC") -> QCAlgorithm:
+    """Create the algorithm, run ``initialize`` and replay the bars; returns the recorded double."""
+    cls = load_algorithm(main_py)
+    algorithm = cls()
+    algorithm.parameters = dict(parameters)
+    algorithm.symbol_properties = dict(properties or {})
+    if fee is not None:
+        algorithm.fee = fee
+    algorithm.initialize()
+    algorithm.replay(bars_by_symbol, zone)
+    algorithm.on_end_of_algorithm()
+    return algorithm
+
+
+def recorded(orders: Iterable[RecordedOrder]) -> list[RecordedOrder]:
+    return [o for o in orders if o.status != "invalid"]
+
+
+__all__ = ["QCAlgorithm", "RecordedOrder", "SymbolPropertiesDouble", "field", "install", "load_algorithm",
+           "recorded", "run_algorithm"]
