@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +83,17 @@ def write_lean_minutes(bars: Bars, data_dir: Path) -> None:
             archive.writestr(f"{d:%Y%m%d}_btcusdt_minute_trade.csv", text)
 
 
+def write_lean_hours(bars: Bars, data_dir: Path) -> None:
+    folder = data_dir / "crypto" / "binance" / "hour"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamps = pd.DatetimeIndex(bars.time.astype("datetime64[ns]")).strftime("%Y%m%d %H:%M")
+    text = "".join(f"{t},{o:.2f},{h:.2f},{lo:.2f},{c:.2f},{v:.8f}\n" for t, o, h, lo, c, v in zip(
+        stamps, bars.open.tolist(), bars.high.tolist(), bars.low.tolist(), bars.close.tolist(),
+        bars.volume.tolist(), strict=True))
+    with zipfile.ZipFile(folder / "btcusdt_trade.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("btcusdt.csv", text)
+
+
 def pick_strategy() -> str:
     from alphapulse.strategies import STRATEGIES
 
@@ -90,43 +101,50 @@ def pick_strategy() -> str:
 
 
 def p2(n: int = 1_000_000) -> None:
+    from alphapulse.config import ContractConfig
+    from alphapulse.strategies import create_strategy
     from alphapulse_tools.runner.backtest import BacktestRequest, run_backtest
 
-    bars = shaped_bars(real_minutes(), n, 60, datetime(2021, 1, 1, tzinfo=UTC))
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        write_lean_minutes(bars, data)
-        loaded = read_trade_bars(data, "binance", "BTCUSDT", "minute")
-        o, h, lo, c = loaded.open, loaded.high, loaded.low, loaded.close
-        names = talib.get_function_groups()["Pattern Recognition"]
+    strategy = pick_strategy()
+    names = talib.get_function_groups()["Pattern Recognition"]
+    minutes = shaped_bars(real_minutes(), n, 60, datetime(2021, 1, 1, tzinfo=UTC))
+    hours = shaped_bars(real_minutes(), n, 3600,
+                        datetime(2000, 1, 1, tzinfo=UTC))
+    # the same 1M bars as one-minute Lean files (one zip per day) and as one Lean hour file
+    for label, bars, interval, resolution, writer in (
+            ("1m, 694 daily minute files", minutes, "1m", "minute", write_lean_minutes),
+            ("1h, one hour file", hours, "1h", "hour", write_lean_hours)):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp)
+            writer(bars, data)
+            loaded = read_trade_bars(data, "binance", "BTCUSDT", resolution)
+            o, h, lo, c = loaded.open, loaded.high, loaded.low, loaded.close
 
-        def scan() -> None:
-            for name in names:
-                getattr(talib, name)(o, h, lo, c)
+            def scan(o=o, h=h, lo=lo, c=c) -> None:
+                for name in names:
+                    getattr(talib, name)(o, h, lo, c)
 
-        strategy = pick_strategy()
-        last = datetime.fromtimestamp(int(bars.time[-1]) // 10**9, tz=UTC).date()
-        request = BacktestRequest(strategy=strategy, symbols=("BTCUSDT",), interval="1m",
-                                  start=date(2021, 1, 1), end=last, data_dir=data, report=False)
-        from alphapulse.config import ContractConfig
-        from alphapulse.strategies import create_strategy
-
-        t_load, _ = median(lambda: read_trade_bars(data, "binance", "BTCUSDT", "minute"))
-        core = create_strategy(strategy, ContractConfig.from_dict("BTCUSDT", {"timeframe": "1m"}),
-                               symbol="BTCUSDT", market="binance")
-        t_signals, _ = median(lambda: core.signals(loaded))
-        t_scan, _ = median(scan)
-        t_all, outcome = median(lambda: run_backtest(request))
-    assert outcome is not None
-    timings = outcome.timings  # type: ignore[attr-defined]
-    trades = len(outcome.result.trades)  # type: ignore[attr-defined]
-    print(f"\nP2  end to end on {n:,} one-minute bars ({strategy}, {trades} trades)")
-    print(f"  TA-Lib 61-pattern scan          {t_scan:7.3f} s  {n / t_scan / 1e6:6.2f} M bars/s")
-    print(f"  runner end to end (no report)   {t_all:7.3f} s  {n / t_all / 1e6:6.2f} M bars/s")
-    print(f"    of which: Lean files read {t_load:.3f} s, strategy.signals {t_signals:.3f} s (medians)")
-    for key, value in timings.items():
-        print(f"    {key:<28} {value:7.3f} s (last run)")
-    print(f"  ratio runner / TA-Lib scan: {t_scan / t_all:.2f}  (goal >= 0.7)")
+            core = create_strategy(strategy, ContractConfig.from_dict("BTCUSDT", {"timeframe": interval}),
+                                   symbol="BTCUSDT", market="binance")
+            first = datetime.fromtimestamp(int(bars.time[0]) // 10**9, tz=UTC).date()
+            last = datetime.fromtimestamp(int(bars.time[-1]) // 10**9, tz=UTC).date()
+            request = BacktestRequest(strategy=strategy, symbols=("BTCUSDT",), interval=interval,
+                                      start=first, end=last, data_dir=data, report=False)
+            t_load, _ = median(lambda data=data, resolution=resolution: read_trade_bars(
+                data, "binance", "BTCUSDT", resolution))
+            t_signals, _ = median(lambda core=core, loaded=loaded: core.signals(loaded))
+            t_scan, _ = median(scan)
+            t_all, outcome = median(lambda request=request: run_backtest(request))
+        assert outcome is not None
+        timings = outcome.timings  # type: ignore[attr-defined]
+        trades = len(outcome.result.trades)  # type: ignore[attr-defined]
+        print(f"\nP2  end to end on {n:,} bars ({label}; {strategy}, {trades} trades)")
+        print(f"  TA-Lib 61-pattern scan          {t_scan:7.3f} s  {n / t_scan / 1e6:6.2f} M bars/s")
+        print(f"  runner end to end (no report)   {t_all:7.3f} s  {n / t_all / 1e6:6.2f} M bars/s")
+        print(f"    of which: Lean files read {t_load:.3f} s, strategy.signals {t_signals:.3f} s (medians)")
+        for key, value in timings.items():
+            print(f"    {key:<28} {value:7.3f} s (last run)")
+        print(f"  ratio runner / TA-Lib scan: {t_scan / t_all:.2f}  (goal >= 0.7)")
 
 
 def p2b(n: int = 200_000) -> None:
@@ -169,7 +187,7 @@ def p6() -> None:
     from tests.data.binance_double import BTC_RULES, BinanceDouble, kline_csv, start
 
     hours = read_trade_bars(SHARED / "lean", "bitfinex", "BTCUSD", "hour")
-    year = shaped_bars(hours, 366 * 24 + 30 * 24, 3600, datetime(2023, 12, 1, tzinfo=UTC))
+    year = shaped_bars(hours, (31 + 366) * 24, 3600, datetime(2023, 12, 1, tzinfo=UTC))
     double = BinanceDouble()
     first = datetime(2023, 12, 1, tzinfo=UTC)
     while first < datetime(2025, 1, 1, tzinfo=UTC):

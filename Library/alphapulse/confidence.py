@@ -31,7 +31,7 @@ TA-Lib's value, or the pattern's fixed bias (gravestone/dragonfly doji). Indecis
 Spinning Top, ...) have no direction of their own and are read as a possible reversal of the move
 into them (``d = -sign(m)``); with no known move, every directional term is 0.5.
 
-Exactness: every window statistic is recomputed from its window in a fixed left-to-right order
+Exactness: every window statistic is recomputed from its window in one fixed order of additions
 (no running sums, no recursive smoothing), so :func:`confidence` (vectorised) and
 :class:`ConfidenceTracker` (one bar at a time) give bit-identical results from the first bar on,
 and a result never changes when later bars are added.
@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -106,15 +107,49 @@ def _squash(x: np.ndarray) -> np.ndarray:
     return 0.5 + 0.5 * (x / (1.0 + np.abs(x)))
 
 
+def _blocks(width: int) -> list[int]:
+    """``width`` as descending powers of two (14 -> [8, 4, 2])."""
+    return [1 << bit for bit in range(width.bit_length() - 1, -1, -1) if width >> bit & 1]
+
+
 def _window_sums(x: np.ndarray, width: int) -> np.ndarray:
-    """``out[i] = x[i-width+1] + ... + x[i]`` added left to right; NaN for the first width-1."""
-    out = np.full(len(x), np.nan)
-    if len(x) >= width:
-        total = x[: len(x) - width + 1].copy()
-        for k in range(1, width):
-            total += x[k: len(x) - width + 1 + k]
-        out[width - 1:] = total
+    """Sum of the ``width`` values ending at each index (NaN for the first width-1), always added
+    in one fixed order: the window is split into power-of-two blocks (14 = 8 + 4 + 2), each block
+    summed pairwise, the block sums added left to right — :func:`_tree_sum` does the same on one
+    window, so batch and streaming agree bit for bit. About log2(width) passes over ``x``."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    if n < width:
+        return out
+    windows = n - width + 1
+    levels = {1: x}  # levels[s][i]: pairwise sum of x[i : i + s]
+    span = 1
+    while 2 * span <= width:
+        below = levels[span]
+        levels[2 * span] = below[:-span] + below[span:]
+        span *= 2
+    total: np.ndarray | None = None
+    offset = 0
+    for size in _blocks(width):
+        part = levels[size][offset: offset + windows]
+        total = part.copy() if total is None else total + part
+        offset += size
+    assert total is not None
+    out[width - 1:] = total
     return out
+
+
+def _tree_sum(values: list[float]) -> float:
+    """One window's sum in the order of :func:`_window_sums`."""
+    total = 0.0
+    offset = 0
+    for size in _blocks(len(values)):
+        block = values[offset: offset + size]
+        while len(block) > 1:
+            block = [block[k] + block[k + 1] for k in range(0, len(block), 2)]
+        total = block[0] if offset == 0 else total + block[0]
+        offset += size
+    return total
 
 
 def _window_extreme(x: np.ndarray, width: int, pick: np.ufunc) -> np.ndarray:
@@ -210,14 +245,14 @@ def _barriers(h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray,
     upper = c + width
     lower = c - width
     never = limit + 1
-    first_up = np.full(n, never, dtype=np.int64)
-    first_down = np.full(n, never, dtype=np.int64)
-    for k in range(1, min(limit, n - 1) + 1):
-        hit_up = (h[k:] >= upper[: n - k]) & (first_up[: n - k] == never)
-        hit_down = (lo[k:] <= lower[: n - k]) & (first_down[: n - k] == never)
-        first_up[: n - k][hit_up] = k
-        first_down[: n - k][hit_down] = k
-    first = np.minimum(first_up, first_down)
+    kind = np.int16 if never < 2**15 else np.int64
+    first_up = np.full(n, never, dtype=kind)
+    first_down = np.full(n, never, dtype=kind)
+    # from the farthest bar back to the next one: the nearest touch is written last
+    for k in range(min(limit, n - 1), 0, -1):
+        np.copyto(first_up[: n - k], k, where=h[k:] >= upper[: n - k], casting="unsafe")
+        np.copyto(first_down[: n - k], k, where=lo[k:] <= lower[: n - k], casting="unsafe")
+    first = np.minimum(first_up, first_down).astype(np.int64)
     resolved_at = np.arange(n) + np.where(first == never, limit, first)
     return first_up, first_down, resolved_at
 
@@ -265,11 +300,17 @@ def _partials(ctx: _Context, s: ConfidenceSettings, n: int) -> _Partials:
     return _Partials(reversal, continuation, indecision, direction, countable, won)
 
 
-def confidence(bars: Bars, values: dict[str, np.ndarray],
-               settings: ConfidenceSettings | None = None) -> dict[str, np.ndarray]:
-    """Confidence (float64 in [0, 1]) of each pattern in ``values`` on every bar; NaN where the
-    pattern does not fire (value 0). ``values`` are :func:`alphapulse.patterns.scan` results for
-    these ``bars``. Only information up to each bar is used (see the module docstring)."""
+class Occurrences(NamedTuple):
+    """Where one pattern fires (bar indices, increasing) and its confidence there."""
+
+    bars: np.ndarray
+    confidence: np.ndarray
+
+
+def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
+                          settings: ConfidenceSettings | None = None) -> dict[str, Occurrences]:
+    """The sparse form of :func:`confidence`: for each pattern, the bars where it fires and the
+    confidence there — the same numbers without the NaN-filled full-length arrays."""
     s = settings or ConfidenceSettings()
     n = len(bars)
     for name, column in values.items():
@@ -278,12 +319,11 @@ def confidence(bars: Bars, values: dict[str, np.ndarray],
             raise ConfigError(f"confidence: {name} has {len(column)} values for {n} bars")
     ctx = _context(bars, s)
     parts = _partials(ctx, s, n)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, Occurrences] = {}
     for name, column in values.items():
-        result = np.full(n, np.nan)
-        out[name] = result
         fired = np.flatnonzero(column)
         if len(fired) == 0:
+            out[name] = Occurrences(fired, np.empty(0))
             continue
         info = PATTERN_INFO[name]
         table = parts.continuation if info.kind == "continuation" else parts.reversal
@@ -297,7 +337,20 @@ def confidence(bars: Bars, values: dict[str, np.ndarray],
             bullish = np.asarray(column)[fired] > 0
             d = np.where(bullish, 1, -1)
             partial = np.where(bullish, table[1][fired], table[-1][fired])
-        result[fired] = partial + s.reliability * _reliability(fired, d, ctx, parts, s)
+        out[name] = Occurrences(fired, partial + s.reliability * _reliability(fired, d, ctx, parts, s))
+    return out
+
+
+def confidence(bars: Bars, values: dict[str, np.ndarray],
+               settings: ConfidenceSettings | None = None) -> dict[str, np.ndarray]:
+    """Confidence (float64 in [0, 1]) of each pattern in ``values`` on every bar; NaN where the
+    pattern does not fire (value 0). ``values`` are :func:`alphapulse.patterns.scan` results for
+    these ``bars``. Only information up to each bar is used (see the module docstring)."""
+    out: dict[str, np.ndarray] = {}
+    for name, (where, score) in occurrence_confidence(bars, values, settings).items():
+        dense = np.full(len(bars), np.nan)
+        dense[where] = score
+        out[name] = dense
     return out
 
 
@@ -322,14 +375,6 @@ def _reliability(fired: np.ndarray, d: np.ndarray, ctx: _Context, parts: _Partia
 
 
 # -- streaming ---------------------------------------------------------------------------------------
-
-def _sum(values: deque[float]) -> float:
-    it = iter(values)
-    total = next(it)
-    for x in it:
-        total += x
-    return total
-
 
 class ConfidenceTracker:
     """Streaming :func:`confidence`: ``update(bar, values_for_bar) -> {name: confidence}``.
@@ -396,7 +441,7 @@ class ConfidenceTracker:
             if down_gap > true_range:
                 true_range = down_gap
         self._ranges.append(true_range)
-        atr = _sum(self._ranges) / s.atr_bars if len(self._ranges) == s.atr_bars else math.nan
+        atr = _tree_sum(list(self._ranges)) / s.atr_bars if len(self._ranges) == s.atr_bars else math.nan
         previous_atr = self._atrs[-1] if self._atrs else math.nan
         self._atrs.append(atr)
         closes.append(bar.close)
@@ -409,11 +454,7 @@ class ConfidenceTracker:
         volumes = self._volumes
         volumes.append(bar.volume)
         if len(volumes) == s.volume_bars + 1:
-            it = iter(volumes)
-            total = next(it)
-            for _ in range(s.volume_bars - 1):
-                total += next(it)
-            mean_volume = total / s.volume_bars
+            mean_volume = _tree_sum(list(volumes)[: s.volume_bars]) / s.volume_bars
             if mean_volume == 0:
                 volume_term = 1.0 if bar.volume > 0 else NEUTRAL
             else:
@@ -427,8 +468,8 @@ class ConfidenceTracker:
             self._gains.append(change if change > 0 else 0.0)
             self._losses.append(-change if change < 0 else 0.0)
         if len(self._gains) == s.rsi_period:
-            gain_sum = _sum(self._gains)
-            both = gain_sum + _sum(self._losses)
+            gain_sum = _tree_sum(list(self._gains))
+            both = gain_sum + _tree_sum(list(self._losses))
             rsi = 50.0 if both == 0 else 100.0 * gain_sum / both
         else:
             rsi = math.nan

@@ -15,7 +15,8 @@ The JSON shape (one entry per symbol, plus an optional ``"default"`` entry merge
                  "confidence": {"trend": 0.25, "volume": 0.15, "rsi": 0.15, "level": 0.15,
                                 "reliability": 0.3, "barrier_bars": 20},
                  "risk": {"risk_per_trade": 0.02, "max_position": 0.15, "stop": "pattern",
-                          "atr_multiple": 2.0, "min_risk_reward": 2.0, "max_bars": 48}}}
+                          "atr_multiple": 2.0, "min_risk_reward": 2.0, "max_bars": 48},
+                 "model": {"path": "models/BTCUSDT-1h", "weight": 1.0}}}
 
 Every key is optional; what is missing takes the default of the dataclass field (documented on
 each field). Validation happens once, at load: an unknown key or an out-of-range value raises
@@ -186,6 +187,16 @@ class RiskSettings:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """A trained meta-labelling model used as the ``model`` scoring factor: ``path`` is its folder
+    (``model.keras`` + ``model.json``, see :mod:`alphapulse.model_factor`), relative to the working
+    directory; ``weight`` (> 0, default 1) is the factor's own weight, used when ``weights.model`` is 0."""
+
+    path: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class ContractConfig:
     """Everything one contract (symbol) trades with. See the module docstring for the JSON shape.
 
@@ -194,6 +205,7 @@ class ContractConfig:
     (then the higher-timeframe factor is not used). ``confidence``: the pattern confidence settings
     (:class:`alphapulse.confidence.ConfidenceSettings`: term weights summing to 1 — a weight of 0
     switches a term off, e.g. ``reliability`` — lookbacks in bars, RSI levels, barrier and prior).
+    ``model``: an optional :class:`ModelSettings` (loaded by :func:`alphapulse.strategies.create_strategy`).
     """
 
     symbol: str = ""
@@ -207,6 +219,7 @@ class ContractConfig:
     higher_timeframe: str | None = None
     risk: RiskSettings = field(default_factory=RiskSettings)
     confidence: ConfidenceSettings = field(default_factory=ConfidenceSettings)
+    model: ModelSettings | None = None
 
     @classmethod
     def defaults(cls, symbol: str = "") -> ContractConfig:
@@ -232,7 +245,7 @@ class Contracts(dict[str, ContractConfig]):
 
     def for_symbol(self, symbol: str) -> ContractConfig:
         """The configuration of ``symbol``: its own entry, else the ``default`` entry, else built-ins."""
-        found = self.get(symbol)
+        found = self.get(symbol) or self.get(symbol.upper())
         if found is not None:
             return found
         return _contract(symbol, self._default, path=DEFAULT_KEY)
@@ -257,10 +270,12 @@ def load_contracts(source: str | Path | Mapping[str, Any]) -> Contracts:
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, "
                               f"column {exc.colno})") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}the configuration must be a JSON object of symbol -> settings")
     default = data.get(DEFAULT_KEY, {})
@@ -287,6 +302,15 @@ def load_contracts(source: str | Path | Mapping[str, Any]) -> Contracts:
 # ------------------------------------------------------------------------------------------------
 # validation
 # ------------------------------------------------------------------------------------------------
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ConfigError(f"the key {key!r} appears twice in one object; keep one")
+        seen[key] = value
+    return seen
+
+
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in over.items():
@@ -496,6 +520,16 @@ def _confidence(data: Any, path: str) -> ConfidenceSettings:
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def _model(data: Any, path: str) -> ModelSettings | None:
+    if data is None:
+        return None
+    data = _object(data, path, _keys(ModelSettings))
+    folder = data.get("path")
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError(f"{path}.path: must be the model folder (text), got {_show(folder)}")
+    return ModelSettings(folder, _number(data.get("weight", 1.0), f"{path}.weight", 0, 100, open_low=True))
+
+
 def _contract(symbol: str, data: Any, path: str | None = None) -> ContractConfig:
     path = path or symbol
     allowed = tuple(k for k in _keys(ContractConfig) if k != "symbol")
@@ -522,4 +556,5 @@ def _contract(symbol: str, data: Any, path: str | None = None) -> ContractConfig
         higher_timeframe=higher,
         risk=_risk(data.get("risk", {}), f"{path}.risk"),
         confidence=_confidence(data.get("confidence", {}), f"{path}.confidence"),
+        model=_model(data.get("model"), f"{path}.model"),
     )

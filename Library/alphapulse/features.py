@@ -1,9 +1,9 @@
 """Features of a signal known on its bar's close: the inputs of the meta-labelling model.
 
-For a signal on bar ``i`` every feature is computed from bars ``0..i`` only: TA-Lib's indicators
-are causal (their value at ``i`` depends on bars up to ``i`` and on where the history starts), the
-rolling statistics use trailing windows. Computing the features on ``bars[: i + 1]`` therefore gives
-exactly the values computed on the full history (tested).
+For a signal on bar ``i`` every feature is computed from the bars ``i - history + 1 .. i`` only
+(all bars up to ``i`` when there are fewer): TA-Lib's indicators are causal and the rolling
+statistics use trailing windows. Computing the features on ``bars[: i + 1]`` therefore gives exactly
+the values computed on the full history (tested), in batch and streaming alike.
 
 The features, in :meth:`FeatureSpec.names` order:
 
@@ -53,6 +53,9 @@ class FeatureSpec:
     """Which features to compute: the pattern set, the window of recent returns and the periods.
 
     ``higher_timeframe`` is the number of bars per higher-timeframe bar (4 = 4h context on 1h bars).
+    ``history`` is how many bars up to the signal's bar the features are computed on (the
+    recursive indicators' start-up effect has decayed below float precision long before 2000 bars),
+    so the streaming form keeps a bounded window and its cost per signal does not grow.
     """
 
     patterns: tuple[str, ...] = ()
@@ -64,6 +67,7 @@ class FeatureSpec:
     volume_period: int = 20
     volatility_period: int = 20
     higher_timeframe: int = 4
+    history: int = 2000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "patterns", tuple(str(p).upper() for p in self.patterns))
@@ -78,6 +82,9 @@ class FeatureSpec:
             raise ConfigError("features: rsi_period, atr_period and bollinger_period must be at least 2")
         if not 0 < self.bollinger_width <= 10:
             raise ConfigError(f"features.bollinger_width: {self.bollinger_width!r} must be in (0, 10]")
+        if not isinstance(self.history, int) or not self.warm_up_period <= self.history <= 1_000_000:
+            raise ConfigError(f"features.history: {self.history!r} must be an integer in "
+                              f"[{self.warm_up_period} (the warm-up), 1000000]")
 
     def names(self) -> tuple[str, ...]:
         """Feature names in column order."""
@@ -161,13 +168,20 @@ def signal_features(bars: Bars, signals: Sequence[Signal], spec: FeatureSpec,
         return out
     if index.min() < 0 or index.max() >= len(bars):
         raise ConfigError(f"features: signal row outside the {len(bars)} bars")
-    columns = indicator_columns(bars, spec)
+    history = spec.history
+    early = indicator_columns(bars[:history], spec) if (index < history).any() else None
     n_patterns = len(spec.patterns)
     position = {name: k for k, name in enumerate(spec.patterns)}
     first_indicator = 2 + n_patterns
     first_return = first_indicator + len(_INDICATOR_NAMES)
-    returns, atr, close = columns["returns"], columns["atr"], bars.close
     for j, (signal, row) in enumerate(zip(signals, index.tolist(), strict=True)):
+        if row < history:
+            assert early is not None
+            columns, close, at = early, bars.close, row
+        else:  # the last `history` bars up to the signal's bar
+            start = row - history + 1
+            columns, close, at = indicator_columns(bars[start:row + 1], spec), bars.close[start:row + 1], row - start
+        returns, atr = columns["returns"], columns["atr"]
         values = out[j]
         values[0] = 1.0 if signal.direction == Direction.LONG else -1.0
         values[1:1 + n_patterns] = 0.0
@@ -178,67 +192,77 @@ def signal_features(bars: Bars, signals: Sequence[Signal], spec: FeatureSpec,
                 values[1 + k] = 1.0
             best = max(best, float(hit.confidence))
         values[1 + n_patterns] = best
-        for k, name in enumerate(_INDICATOR_NAMES[:8]):
-            values[first_indicator + k] = columns[name][row]
-        a = atr[row]
+        for k, name in enumerate(_INDICATOR_NAMES[:8]):  # the eight bar-based ones
+            values[first_indicator + k] = columns[name][at]
+        a = atr[at]
         if signal.entry is not None and signal.stop is not None and signal.target is not None:
             risk = abs(signal.entry - signal.stop)
             values[first_indicator + 8] = risk / a if a > 0 else np.nan
             values[first_indicator + 9] = abs(signal.target - signal.entry) / risk if risk > 0 else np.nan
-        if row >= spec.window and a > 0:
-            scale = a / close[row]
-            values[first_return:] = returns[row - spec.window + 1: row + 1][::-1] / scale
+        if at >= spec.window and a > 0:
+            scale = a / close[at]
+            values[first_return:] = returns[at - spec.window + 1: at + 1][::-1] / scale
     out[index < spec.warm_up_period - 1] = np.nan
     return out
 
 
 class FeatureStream:
-    """Streaming features: keeps the closed bars seen so far and computes one signal's features.
+    """Streaming features: keeps the last ``spec.history`` closed bars and computes one signal's
+    features on them, equal to :func:`signal_features` on the same history exactly.
 
-    ``update(bar)`` appends a bar (amortised O(1)); ``features(signal)`` computes the features on
-    every bar seen, so they equal :func:`signal_features` on the same history exactly.
+    ``update(bar)`` is amortised O(1) (the buffer is compacted when it reaches twice the history);
+    ``features(signal)`` costs O(history), independent of how many bars were seen.
     """
 
     def __init__(self, spec: FeatureSpec, *, period: int = 0, symbol: str = "") -> None:
         self.spec = spec
         self._period = period
         self._symbol = symbol
-        self._columns = np.empty((6, 1024))
-        self._times = np.empty(1024, dtype=np.int64)
-        self._count = 0
+        capacity = 2 * spec.history
+        self._columns = np.empty((5, capacity))
+        self._times = np.empty(capacity, dtype=np.int64)
+        self._first = 0  # buffer index of the oldest bar kept
+        self._count = 0  # bars in the buffer
+        self._seen = 0
 
     def update(self, bar: Bar) -> bool:
         """Append a closed bar; returns True once the features are defined."""
         bar.check(self._symbol or "features")
-        if self._count and bar.time <= self._times[self._count - 1]:
+        end = self._first + self._count
+        if self._count and bar.time <= self._times[end - 1]:
             raise BarError(f"{self._symbol or 'features'}: bar at {bar.time} is not newer than the last")
-        if self._count == len(self._times):
-            self._times = np.concatenate([self._times, np.empty_like(self._times)])
-            self._columns = np.concatenate([self._columns, np.empty_like(self._columns)], axis=1)
-        self._times[self._count] = bar.time
-        self._columns[:5, self._count] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+        if end == len(self._times):
+            keep = min(self._count, self.spec.history - 1)
+            self._times[:keep] = self._times[end - keep:end]
+            self._columns[:, :keep] = self._columns[:, end - keep:end]
+            self._first, self._count, end = 0, keep, keep
+        self._times[end] = bar.time
+        self._columns[:, end] = (bar.open, bar.high, bar.low, bar.close, bar.volume)
         self._count += 1
+        self._seen += 1
         return self.is_ready
 
     @property
     def is_ready(self) -> bool:
-        return self._count >= self.spec.warm_up_period
+        return self._seen >= self.spec.warm_up_period
 
     def reset(self) -> None:
-        self._count = 0
+        self._first = self._count = self._seen = 0
 
     def bars(self) -> Bars:
-        """The bars seen so far (copies)."""
-        n = self._count
-        c = self._columns[:, :n]
-        return Bars(self._times[:n].copy(), c[0].copy(), c[1].copy(), c[2].copy(), c[3].copy(), c[4].copy(),
+        """The last ``history`` bars seen (copies)."""
+        n = min(self._count, self.spec.history)
+        end = self._first + self._count
+        c = self._columns[:, end - n:end].copy()
+        return Bars(self._times[end - n:end].copy(), c[0], c[1], c[2], c[3], c[4],
                     period=self._period, symbol=self._symbol, validate=False)
 
     def features(self, signal: Signal) -> np.ndarray:
         """The feature vector of a signal on the last bar seen."""
         if not self._count:
             return np.full(len(self.spec.names()), np.nan)
-        return signal_features(self.bars(), [signal], self.spec, rows=[self._count - 1])[0]
+        window = self.bars()
+        return signal_features(window, [signal], self.spec, rows=[len(window) - 1])[0]
 
 
 def _rows_of(bars: Bars, signals: Sequence[Signal]) -> np.ndarray:

@@ -12,11 +12,17 @@ O(1) except Bollinger (a tail window of ``period`` closes): they follow TA-Lib's
 (SMA-seeded EMA and Wilder smoothing, running sums) operation for operation.
 
 Streaming versus batch, after the warm-up: SMA, OBV, VWAP and the volume ratio are equal bit for
-bit. EMA, RSI, ATR, MACD and the stochastic are equal to within **1e-9 relative** (of the price
-level for price-valued outputs, of 100 for RSI and the stochastic): TA-Lib's compiled C may fuse a
-multiply and an add into one rounding (FMA) where Python rounds twice, so values can differ in the
-last bits (measured on ``../shared/data``: at most ~1e-14 relative). Bollinger Bands: 1e-9 of the
-price level (measured at most ~3e-12). The tests check these tolerances on every dataset.
+bit. EMA, RSI, ATR, MACD and the stochastic are bit-identical with TA-Lib's C library 0.6.4 (the
+ta-lib 0.6.7 wheel pinned like Lean's image; measured on every dataset of ``../shared/data``) and
+equal to within **1e-9 relative** (of the price level for price-valued outputs, of 100 for RSI and
+the stochastic) in general: other builds of TA-Lib's C (e.g. the one in the ta-lib 0.8 wheel) fuse
+a multiply and an add into one rounding (FMA) where Python rounds twice, so values can differ in
+the last bits (measured: at most ~1e-14 relative). Bollinger Bands: the middle
+band to 1e-9 of the price level; the upper and lower bands to ``deviations × sqrt(period × 2^-52)
+× price`` — the float64 cancellation error of a variance taken as mean of squares minus squared
+mean, which TA-Lib's batch keeps as running sums over the whole history (TA-Lib 0.6.4 differs from
+a fresh window by up to ~6e-9 of the price on the shared data; newer builds by ~3e-12). The tests
+check these tolerances on every dataset.
 
 ``update`` accepts a :class:`~alphapulse.bars.Bar` (the close is used by close-only indicators) or,
 for close-only indicators, a plain float. A bar whose time is not after the last bar's raises
@@ -164,7 +170,9 @@ def session_starts(time: np.ndarray, session_offset: int = 0) -> np.ndarray:
     """True where a bar opens a new VWAP session: its session day differs from the previous bar's.
 
     The session day of a bar is ``floor((time - session_offset) / 1 day)`` with ``time`` in ns UTC
-    and ``session_offset`` in seconds (0: sessions start at 00:00 UTC, the crypto convention).
+    and ``session_offset`` in seconds (0: sessions start at 00:00 UTC, the crypto convention; for
+    US equities the UTC day is the New York trading day for every bar from 04:00 to 19:00 New York
+    time, so the default also anchors regular-session VWAP at the open).
     """
     day = (np.asarray(time, dtype=np.int64) - int(session_offset) * 1_000_000_000) // _NS_PER_DAY
     starts = np.ones(len(day), dtype=bool)

@@ -65,7 +65,7 @@ class Calibration:
         if self.method == "none":
             return raw
         p = np.clip(raw, 1e-7, 1 - 1e-7)
-        return 1.0 / (1.0 + np.exp(-(self.a * np.log(p / (1 - p)) + self.b)))
+        return _sigmoid(self.a * np.log(p / (1 - p)) + self.b)
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,8 @@ class ModelFactor:
     name = "model"
 
     def __init__(self, model: Any, metadata: ModelMetadata, *, weight: float = 1.0) -> None:
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ConfigError(f"model weight {weight!r} must be a finite number >= 0")
         self.model = model
         self.metadata = metadata
         self.weight = weight
@@ -254,10 +256,15 @@ class ModelFactorStream:
         return float(self.factor.predict(self._features.features(signal)[None, :])[0])
 
 
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp overflows to inf for v << 0: the result is then exactly 0
+        return 1.0 / (1.0 + np.exp(-v))
+
+
 _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda v: v,
     "relu": lambda v: np.maximum(v, 0.0),
-    "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "sigmoid": _sigmoid,
     "tanh": np.tanh,
 }
 

@@ -237,19 +237,17 @@ class PatternDetector:
         n += 1
         self._count = n
         if self.exact_by_window:
-            self._watch_exactness(bar.high, bar.low)
-        start = max(0, n - self.warm_up_period) if self.exact_by_window else 0
+            ranges = self._ranges
+            lows = self._lows
+            ranges.append(bar.high - bar.low)
+            lows.append(bar.low)
+            # every price >= 2**e is a multiple of 2**(e - 52): sums of them below 2**(e + 1) are
+            # exact. The float sum here may round down by ~1e-15; the margin keeps the test safe.
+            if sum(ranges) * 1.000001 >= math.ldexp(1.0, math.frexp(min(lows))[1]):
+                self.exact_by_window = False
+        start = n - self.warm_up_period if self.exact_by_window and n > self.warm_up_period else 0
         o = prices[0, start:n]
         h = prices[1, start:n]
         lo = prices[2, start:n]
         c = prices[3, start:n]
-        return {name: int(function(o, h, lo, c)[-1]) for name, function in self._calls}
-
-    def _watch_exactness(self, high: float, low: float) -> None:
-        self._ranges.append(high - low)
-        self._lows.append(low)
-        # every price >= 2**e is a multiple of 2**(e - 52); sums of them below 2**(e + 1) are exact.
-        # The float sum here may itself round down by ~1e-15: the margin keeps the test conservative.
-        bound = math.ldexp(1.0, math.frexp(min(self._lows))[1])
-        if sum(self._ranges) * 1.000001 >= bound:
-            self.exact_by_window = False
+        return {name: function(o, h, lo, c).item(-1) for name, function in self._calls}

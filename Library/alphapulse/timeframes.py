@@ -38,7 +38,6 @@ import numpy as np
 
 from alphapulse.bars import Bar, Bars
 from alphapulse.errors import ConfigError
-from alphapulse.indicators import Ema, ema
 from alphapulse.intervals import interval_seconds
 from alphapulse.patterns import DEFAULT_PATTERNS, PatternDetector, check_next_bar, pattern_direction, scan
 
@@ -303,6 +302,38 @@ class HtfSettings:
                               f"pattern={self.pattern}: must be >= 0 and sum to 1")
 
 
+class _Ema:
+    """EMA of TA-Lib's definition (mean of the first ``period`` values, then
+    ``prev + (x - prev) * 2 / (period + 1)``), in plain float64 steps so that batch and
+    streaming share one code path (TA-Lib builds that fuse multiply-adds can differ in the last
+    bit)."""
+
+    __slots__ = ("count", "k", "period", "total", "value")
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        self.k = 2.0 / (period + 1)
+        self.count = 0
+        self.total = 0.0
+        self.value = math.nan
+
+    def push(self, x: float) -> float:
+        self.count += 1
+        if self.count < self.period:
+            self.total += x
+        elif self.count == self.period:
+            self.total += x
+            self.value = self.total / self.period
+        else:
+            self.value = ((x - self.value) * self.k) + self.value
+        return self.value
+
+
+def _ema(values: np.ndarray, period: int) -> np.ndarray:
+    average = _Ema(period)
+    return np.array([average.push(x) for x in values.tolist()], dtype=np.float64)
+
+
 def _net_direction(values: dict[str, np.ndarray]) -> np.ndarray:
     net = np.zeros(len(next(iter(values.values()))) if values else 0, dtype=np.int64)
     for name, column in values.items():
@@ -325,7 +356,7 @@ def htf_factor(bars: Bars, higher_interval: str | int, *, session: str | None = 
     short = np.full(len(bars), np.nan)
     if len(h) == 0:
         return long, short
-    ema_now = ema(h.close, settings.ema_period)
+    ema_now = _ema(h.close, settings.ema_period)
     ema_before = np.concatenate(([np.nan], ema_now[:-1]))
     net = _net_direction(scan(h, settings.patterns))
     h_long = np.full(len(h), np.nan)
@@ -364,11 +395,10 @@ class HtfConfirmation:
     def reset(self) -> None:
         """Forget every bar (as if newly created)."""
         self._resampler.reset()
-        self._ema = Ema(self.settings.ema_period)
+        self._ema = _Ema(self.settings.ema_period)
         self._patterns = PatternDetector(self.settings.patterns)
         self._ema_before = math.nan
         self._value: tuple[float, float] = (math.nan, math.nan)
-        self._higher_count = 0
 
     @property
     def is_ready(self) -> bool:
@@ -383,8 +413,7 @@ class HtfConfirmation:
 
     def _on_higher(self, higher: Bar) -> None:
         values = self._patterns.update(higher)
-        self._ema.update(higher.close, higher.time)
-        ema_now = float(self._ema.value)  # type: ignore[arg-type]
+        ema_now = self._ema.push(higher.close)
         ema_before, self._ema_before = self._ema_before, ema_now
         if math.isnan(ema_before) or math.isnan(ema_now):
             return

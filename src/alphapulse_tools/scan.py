@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from alphapulse.bars import Bars
+from alphapulse.confidence import confidence
 from alphapulse.config import ContractConfig, load_contracts
 from alphapulse.errors import ConfigError, NoDataError
 from alphapulse.intervals import interval_seconds, lean_resolution
@@ -103,10 +104,8 @@ def scan_table(bars: Bars, contract: ContractConfig, *, market: str, strategy: s
     }
     values = scan(bars, ALL_PATTERNS)
     columns.update(values)
-    confidence = getattr(chosen, "pattern_confidence", None)
-    if confidence is not None:
-        for name, column in confidence(bars, values).items():
-            columns[f"{name}_confidence"] = column
+    for name, column in confidence(bars, values, contract.confidence).items():
+        columns[f"{name}_confidence"] = column
     columns.update(chosen.columns(bars))  # type: ignore[attr-defined]
     table = pd.DataFrame(columns)
     signal_columns: dict[str, list[object]] = {name: [None] * len(bars) for name in SIGNAL_COLUMNS}

@@ -37,6 +37,7 @@ def test_minute_csv_has_every_pattern_and_matches_talib(tmp_path, lean_data, cap
         expected = getattr(talib, name)(bars.open, bars.high, bars.low, bars.close)
         assert np.array_equal(table[name].to_numpy(), expected), name
     assert np.allclose(table["rsi_14"], talib.RSI(bars.close, 14), equal_nan=True, rtol=1e-9)
+    assert table["CDLENGULFING_confidence"].notna().sum() == (table["CDLENGULFING"] != 0).sum() > 0
     signals = create_strategy("rsi-mean-reversion", ContractConfig.defaults("BTCUSD")).signals(bars)
     marked = table[table["direction"].notna()]
     assert len(marked) == len(signals) > 0

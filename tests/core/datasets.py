@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
 from alphapulse.bars import Bars
 from alphapulse.lean_data import read_trade_bars
 

@@ -8,13 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alphapulse.bars import Bar, Bars
-from alphapulse.confidence import ConfidenceSettings, ConfidenceTracker, confidence
-from alphapulse.errors import BarError, ConfigError
-from alphapulse.patterns import ALL_PATTERNS, DEFAULT_PATTERNS, scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alphapulse.bars import Bar, Bars
+from alphapulse.confidence import (
+    ConfidenceSettings,
+    ConfidenceTracker,
+    confidence,
+    occurrence_confidence,
+)
+from alphapulse.errors import BarError, ConfigError
+from alphapulse.patterns import ALL_PATTERNS, DEFAULT_PATTERNS, scan
 from tests.core.datasets import DATASET_NAMES, load_dataset
 
 MINUTE = 60_000_000_000
@@ -50,10 +55,21 @@ def test_results_up_to_a_cut_do_not_depend_on_later_bars(shared_data: Path, name
                                                           fraction: float) -> None:
     bars = load_dataset(shared_data, name).bars[:6000]
     cut = int(fraction * len(bars))
-    full = confidence(bars, scan(bars, DEFAULT_PATTERNS))
-    part = confidence(bars[:cut], scan(bars[:cut], DEFAULT_PATTERNS))
-    for pattern in DEFAULT_PATTERNS:
+    full = confidence(bars, scan(bars))
+    part = confidence(bars[:cut], scan(bars[:cut]))
+    for pattern in ALL_PATTERNS:
         assert same(part[pattern], full[pattern][:cut]), pattern
+
+
+def test_sparse_form_holds_the_same_numbers(shared_data: Path) -> None:
+    bars = load_dataset(shared_data, "lean/usa/hour/spy").bars[:5000]
+    values = scan(bars, DEFAULT_PATTERNS)
+    dense = confidence(bars, values)
+    sparse = occurrence_confidence(bars, values)
+    for pattern in DEFAULT_PATTERNS:
+        where, score = sparse[pattern]
+        np.testing.assert_array_equal(where, np.flatnonzero(values[pattern]))
+        np.testing.assert_array_equal(score, dense[pattern][where])
 
 
 def staircase(n: int, step: float) -> Bars:

@@ -82,6 +82,7 @@ def test_default_entry_merges_under_each_symbol_key_by_key():
     assert btc.indicators.ema == (10, 30) and eth.indicators.ema == (5,)
     assert eth.risk.max_bars is None
     # a symbol not listed gets the default entry; the built-ins fill the rest
+    assert contracts.for_symbol("btcusdt") is btc
     other = contracts.for_symbol("SOLUSDT")
     assert other.symbol == "SOLUSDT" and other.risk.risk_per_trade == 0.01
     assert other.timeframe == ContractConfig.defaults().timeframe
@@ -91,6 +92,14 @@ def test_target_r_defaults_to_min_risk_reward():
     risk = load_contracts({"X": {"risk": {"min_risk_reward": 3}}})["X"].risk
     assert risk.target_multiple == 3.0
     assert load_contracts({"X": {"risk": {"target_r": 4}}})["X"].risk.target_multiple == 4.0
+
+
+def test_model_entry():
+    from alphapulse.config import ModelSettings
+
+    contract = load_contracts({"X": {"model": {"path": "models/X-1h", "weight": 0.5}}})["X"]
+    assert contract.model == ModelSettings("models/X-1h", 0.5)
+    assert load_contracts({"X": {}})["X"].model is None
 
 
 def test_underscore_keys_are_comments():
@@ -132,6 +141,9 @@ def test_underscore_keys_are_comments():
     ({"default": {"risk": {"max_position": 2}}, "BTCUSDT": {}},
      "default.risk.max_position: 2 is out of range (0, 1]"),
     ({" BTC": {}}, "' BTC': a symbol must be non-empty text without spaces"),
+    ({"BTCUSDT": {"model": {"weight": 1}}}, "BTCUSDT.model.path: must be the model folder (text), got null"),
+    ({"BTCUSDT": {"model": {"path": "m", "weight": 0}}}, "BTCUSDT.model.weight: 0 is out of range (0, 100]"),
+    ({"BTCUSDT": {"model": {"path": "m", "file": "x"}}}, "BTCUSDT.model.file: unknown key"),
 ])
 def test_bad_values_name_the_key_path(data, message):
     with pytest.raises(ConfigError) as caught:
@@ -151,6 +163,10 @@ def test_file_errors_name_the_file(tmp_path):
     wrong.write_text(json.dumps({"BTCUSDT": {"risk": {"max_position": -1}}}))
     with pytest.raises(ConfigError, match=r"wrong.json: BTCUSDT.risk.max_position: -1 is out of range"):
         load_contracts(wrong)
+    twice = tmp_path / "twice.json"
+    twice.write_text('{"BTCUSDT": {"timeframe": "1h"}, "BTCUSDT": {"timeframe": "4h"}}')
+    with pytest.raises(ConfigError, match=r"twice.json: the key 'BTCUSDT' appears twice"):
+        load_contracts(twice)
     listed = tmp_path / "list.json"
     listed.write_text("[]")
     with pytest.raises(ConfigError, match="must be a JSON object of symbol -> settings"):

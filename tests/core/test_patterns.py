@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import talib
+
 from alphapulse.bars import Bar, Bars
 from alphapulse.errors import BarError, ConfigError
 from alphapulse.patterns import (
@@ -20,10 +21,27 @@ from alphapulse.patterns import (
     pattern_names,
     scan,
 )
-
 from tests.core.datasets import DATASET_NAMES, load_dataset
 
 HOUR = 3_600_000_000_000
+
+
+def test_every_trade_file_of_the_shared_data_is_a_dataset(shared_data: Path) -> None:
+    """tests/core/datasets.py covers every trade-bar file; only non-trade candles are skipped."""
+    names = set(DATASET_NAMES)
+    lean = sorted((shared_data / "lean").glob("*/*/*/**/*.zip"))
+    assert lean
+    for path in lean:
+        parts = path.relative_to(shared_data / "lean").parts  # kind/market/resolution/...
+        symbol = parts[3] if parts[2] == "minute" else path.stem.removesuffix("_trade")
+        assert f"lean/{parts[1]}/{parts[2]}/{symbol}" in names, path
+    for path in (shared_data / "freqtrade").rglob("*.feather"):
+        name = "freqtrade/" + path.relative_to(shared_data / "freqtrade").with_suffix("").as_posix()
+        skipped = path.stem.endswith(("-mark", "-funding_rate"))
+        assert (name in names) != skipped, path
+    for path in (shared_data / "backtesting_py").glob("*.csv"):
+        assert f"backtesting_py/{path.stem}" in names
+    assert len(names) == 32
 
 
 def test_all_61_talib_patterns_are_listed() -> None:

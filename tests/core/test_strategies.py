@@ -96,7 +96,8 @@ def test_no_look_ahead_property_minute_data(shared_data, cut, name):
 
 def _crosses_up(values: np.ndarray, level: float) -> np.ndarray:
     previous = np.concatenate(([np.nan], values[:-1]))
-    return (previous < level) & (values >= level)
+    line = level - 1e-9  # the documented slack
+    return (previous < line) & (values >= line)
 
 
 @pytest.mark.parametrize("dataset", ["lean/binance/minute/btcbusd", "lean/usa/daily/spy",
@@ -107,7 +108,7 @@ def test_rsi_rules_against_talib(shared_data, dataset):
     signals = create_strategy("rsi-mean-reversion", contract).signals(bars)
     rsi = talib.RSI(bars.close, 14)
     atr = talib.ATR(bars.high, bars.low, bars.close, 14)
-    entries = _crosses_up(rsi, 30) & (rsi < 70) & ~np.isnan(atr)
+    entries = _crosses_up(rsi, 30) & (rsi < 70 - 1e-9) & ~np.isnan(atr)
     exits = _crosses_up(rsi, 70)
     assert [s.time for s in signals if s.direction == Direction.LONG] == bars.time[entries].tolist()
     assert [s.time for s in signals if s.direction == Direction.FLAT] == bars.time[exits].tolist()
@@ -129,7 +130,7 @@ def test_rsi_levels_come_from_the_contract(shared_data):
         strategy = create_strategy("rsi-mean-reversion", contracts[symbol])
         signals = strategy.signals(bars)
         longs = [s.time for s in signals if s.direction == Direction.LONG]
-        expected = _crosses_up(rsi, oversold) & (rsi < exit_level)
+        expected = _crosses_up(rsi, oversold) & (rsi < exit_level - 1e-9)
         assert longs == bars.time[expected].tolist()
         assert all(s.symbol == symbol for s in signals)
 
@@ -235,6 +236,13 @@ def test_confluence_with_higher_timeframe_batch_equals_streaming(shared_data, da
     assert strategy.signals(bars[:cut]) == [s for s in batch if s.time <= bars.time[cut - 1]]
 
 
+def test_confluence_higher_timeframe_needs_bars_of_the_contract_timeframe(shared_data):
+    bars = load_dataset(shared_data, "lean/coinbase/minute/btcusd").bars
+    strategy = create_strategy("pattern-confluence", _confluence("1h", higher_timeframe="4h"))
+    with pytest.raises(StrategyError, match="bars of 60 s given to a contract whose timeframe is 1h"):
+        strategy.signals(bars)
+
+
 @pytest.mark.parametrize("dataset", CONFLUENCE_DATASETS)
 def test_confluence_rules_against_talib(shared_data, dataset):
     """Every signal satisfies the documented rules, recomputed here from TA-Lib and the confidence."""
@@ -319,3 +327,26 @@ def test_confluence_plugged_model_factor(shared_data):
     assert all("model" in s.factors for s in batch)
     assert any(a.score != b.score for a, b in zip(batch, plain, strict=True))
     assert_same_signals(batch, _streamed(strategy, bars))
+
+
+def test_registry_matches_the_configurable_names():
+    from alphapulse.config import STRATEGY_NAMES
+
+    assert set(STRATEGIES) == set(STRATEGY_NAMES)
+
+
+def test_plugged_factors_only_for_pattern_confluence():
+    with pytest.raises(StrategyError, match="does not score signals with plugged factors"):
+        create_strategy("rsi-mean-reversion", ContractConfig.defaults(), factors=[_ParityModel()])
+    strategy = create_strategy("pattern-confluence", ContractConfig.defaults(), factors=[_ParityModel()])
+    assert strategy.factors and strategy.weights["model"] == 1.0  # type: ignore[attr-defined]
+
+
+def test_configured_model_is_loaded_or_named_when_missing(tmp_path):
+    from alphapulse.errors import ConfigError
+
+    contract = load_contracts({"X": {"model": {"path": str(tmp_path / "none"), "weight": 2}}})["X"]
+    with pytest.raises(ConfigError, match="none"):
+        create_strategy("pattern-confluence", contract)
+    # an explicit (empty) factor list wins over the configured model
+    assert create_strategy("pattern-confluence", contract, factors=[]).factors == ()  # type: ignore[attr-defined]

@@ -144,6 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
             if wanted and wanted.startswith("bytes="):
                 double.range_requests.append(path)
                 first = int(wanted[6:].split("-")[0])
+                if first >= len(data):
+                    self._send(416, b"", headers={"Content-Range": f"bytes */{len(data)}"})
+                    return
                 self._send(206, data[first:], headers={
                     "Content-Range": f"bytes {first}-{len(data) - 1}/{len(data)}"})
             else:

@@ -141,14 +141,16 @@ def test_truncated_archive_is_rejected(binance: BinanceDouble, settings: Binance
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.parametrize("fetched", [1000, None])  # part of the file; all of it (the server answers 416)
 def test_an_interrupted_download_resumes_with_a_range_request(binance: BinanceDouble,
                                                               settings: BinanceSettings,
-                                                              btcusdt_hours: Bars, tmp_path: Path) -> None:
+                                                              btcusdt_hours: Bars, tmp_path: Path,
+                                                              fetched: int | None) -> None:
     path = binance.add_archive("monthly", "BTCUSDT", "1h", "2018-05", kline_csv(btcusdt_hours, 3600))
     part = tmp_path / path.lstrip("/")
     part = part.with_name(part.name + ".part")
     part.parent.mkdir(parents=True)
-    part.write_bytes(binance.files[path][:1000])
+    part.write_bytes(binance.files[path][:fetched])
     with BinanceClient(settings, tmp_path) as client:
         done = client.archive("monthly", "BTCUSDT", "1h", "2018-05")
     assert binance.range_requests == [path]

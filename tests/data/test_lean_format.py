@@ -150,7 +150,8 @@ def _bar_sequences(draw: st.DrawFn, market: str, resolution: str) -> Bars:
             volume = draw(_volume)
         low, high = min(a, b, c, d), max(a, b, c, d)
         rows.append((a, high, low, d, volume))
-    start = 1_000_000_000 * (base + 5 * 3600 * (market == "usa"))  # equity daily bars at NY midnight
+    # equity minutes from 13:30 UTC: in New York's trading day, far from the hour DST repeats
+    start = 1_000_000_000 * (base + 48_600 * (market == "usa"))
     times = [start + o * step * 1_000_000_000 for o in offsets]
     columns = np.array(rows).T
     return Bars(times, *columns, period=step)

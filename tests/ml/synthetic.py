@@ -18,7 +18,8 @@ HOUR_NS = 3_600_000_000_000
 
 
 def planted(n_bars: int = 16_000, spacing: int = 10, seed: int = 1, *, p_good: float = 0.9,
-            p_bad: float = 0.1, volume_lift: float = 3.0) -> tuple[Bars, list[Signal]]:
+            p_bad: float = 0.1, volume_lift: float = 3.0, symbol: str = "SYNTH",
+            offset_bars: int = 0) -> tuple[Bars, list[Signal]]:
     rng = np.random.default_rng(seed)
     log_returns = rng.normal(0.0, 0.003, n_bars)
     volume = rng.lognormal(3.0, 0.5, n_bars)
@@ -35,10 +36,10 @@ def planted(n_bars: int = 16_000, spacing: int = 10, seed: int = 1, *, p_good: f
     wiggle = np.abs(rng.normal(0.0, 0.001, (2, n_bars)))
     high = np.maximum(opening, close) * (1 + wiggle[0])
     low = np.minimum(opening, close) * (1 - wiggle[1])
-    times = np.arange(n_bars, dtype=np.int64) * HOUR_NS + 1_700_000_000 * 1_000_000_000
-    bars = Bars(times, opening, high, low, close, volume, period=3600, symbol="SYNTH")
+    times = (np.arange(n_bars, dtype=np.int64) + offset_bars) * HOUR_NS + 1_700_000_000 * 1_000_000_000
+    bars = Bars(times, opening, high, low, close, volume, period=3600, symbol=symbol)
     signals = [
-        Signal("synthetic", "SYNTH", "test", "1h", int(times[row]), Direction.LONG,
+        Signal("synthetic", symbol, "test", "1h", int(times[row]), Direction.LONG,
                entry=float(close[row]), stop=float(close[row] * 0.985), target=float(close[row] * 1.03),
                score=0.5, patterns=(PatternHit("CDLHAMMER", 100, 0.6),) if row % 20 == 0 else (),
                max_bars=8)

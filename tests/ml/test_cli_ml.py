@@ -92,3 +92,15 @@ def test_too_few_signals_is_a_clear_error(lean_data, tmp_path, capsys):
     assert code == 2
     assert "usable signals" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_pools_several_symbols(lean_data, capsys):
+    args = ["ml", "evaluate", "--strategy", "macd-crossover", "--symbol", "BTCUSD", "--symbol", "ETHUSD",
+            "--interval", "1m", "--market", "coinbase", "--data-dir", str(lean_data), "--epochs", "3",
+            "--folds", "2", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["context"]["symbol"] == "BTCUSD,ETHUSD"
+    assert report["samples"] == sum(f["test_samples"] for f in report["folds"])
+    assert main([*args[:-1], "--symbol", "btcusd"]) == 2
+    assert "repeats a symbol" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import talib
@@ -14,6 +16,8 @@ from tests.core.datasets import load_dataset
 REAL = ["lean/binance/hour/BTCUSDT", "lean/coinbase/daily/BTCUSD", "freqtrade/ETH_BTC-5m",
         "lean/usa/hour/spy"]
 SPEC = FeatureSpec(patterns=("CDLHAMMER", "CDLENGULFING"), higher_timeframe=2)
+#: a short history, so that windows slide and the streaming buffer compacts on the real data
+SHORT = FeatureSpec(patterns=("CDLHAMMER", "CDLENGULFING"), higher_timeframe=2, history=150)
 
 
 def _signals(bars, rows, rng):
@@ -38,16 +42,17 @@ def _real(shared_data, name):
     return load_dataset(shared_data, names[0]).bars
 
 
+@pytest.mark.parametrize("spec", [SPEC, SHORT], ids=["history-2000", "history-150"])
 @pytest.mark.parametrize("name", REAL)
-def test_features_on_bars_up_to_the_signal_equal_those_on_the_full_history(shared_data, name):
+def test_features_on_bars_up_to_the_signal_equal_those_on_the_full_history(shared_data, name, spec):
     bars = _real(shared_data, name)
     rng = np.random.default_rng(5)
     rows = np.sort(rng.choice(np.arange(len(bars)), size=min(25, len(bars)), replace=False))
     signals = _signals(bars, rows, rng)
-    full = signal_features(bars, signals, SPEC, rows)
-    assert np.isfinite(full[rows >= SPEC.warm_up_period - 1]).all()
+    full = signal_features(bars, signals, spec, rows)
+    assert np.isfinite(full[rows >= spec.warm_up_period - 1]).all()
     for k, row in enumerate(rows.tolist()):
-        prefix = signal_features(bars[: row + 1], [signals[k]], SPEC, [row])
+        prefix = signal_features(bars[: row + 1], [signals[k]], spec, [row])
         np.testing.assert_array_equal(prefix[0], full[k])
 
 
@@ -65,19 +70,30 @@ def test_later_bars_changed_at_will_never_change_a_past_signal_s_features(shared
     np.testing.assert_array_equal(signal_features(changed, signal, SPEC, [row]), before)
 
 
+@pytest.mark.parametrize("spec", [SPEC, SHORT], ids=["history-2000", "history-150"])
 @pytest.mark.parametrize("name", REAL[:2])
-def test_streaming_features_equal_batch(shared_data, name):
+def test_streaming_features_equal_batch(shared_data, name, spec):
     bars = _real(shared_data, name)
     rng = np.random.default_rng(9)
-    rows = set(range(SPEC.warm_up_period - 1, len(bars), 7))
-    stream = FeatureStream(SPEC, period=bars.period)
+    rows = set(range(spec.warm_up_period - 3, len(bars), 7))
+    stream = FeatureStream(spec, period=bars.period)
     for i, bar in enumerate(bars):
         ready = stream.update(bar)
-        assert ready == (i + 1 >= SPEC.warm_up_period)
+        assert ready == (i + 1 >= spec.warm_up_period)
         if i in rows:
             signal = _signals(bars, [i], rng)
-            batch = signal_features(bars, signal, SPEC, [i])[0]
+            batch = signal_features(bars, signal, spec, [i])[0]
             np.testing.assert_array_equal(stream.features(signal[0]), batch)
+
+
+def test_a_long_history_changes_features_only_below_float_precision(shared_data):
+    bars = _real(shared_data, "lean/usa/hour/spy")[:6000]
+    rng = np.random.default_rng(3)
+    rows = np.arange(5000, 6000, 37)
+    signals = _signals(bars, rows, rng)
+    windowed = signal_features(bars, signals, SPEC, rows)  # the last 2000 bars
+    everything = signal_features(bars, signals, dataclasses.replace(SPEC, history=6000), rows)
+    np.testing.assert_allclose(windowed, everything, rtol=1e-9, atol=1e-12)
 
 
 def test_feature_values_match_their_definitions(shared_data):
@@ -119,6 +135,8 @@ def test_bad_specifications_and_inputs_are_named():
         FeatureSpec(window=0)
     with pytest.raises(ConfigError, match="duplicate"):
         FeatureSpec(patterns=("CDLDOJI", "cdldoji"))
+    with pytest.raises(ConfigError, match=r"features\.history"):
+        FeatureSpec(history=50)
     with pytest.raises(ConfigError, match="unknown key"):
         FeatureSpec.from_dict({"windows": 3})
     assert FeatureSpec.from_dict(SPEC.to_dict()) == SPEC

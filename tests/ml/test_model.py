@@ -16,7 +16,7 @@ import pytest
 from alphapulse.errors import ConfigError
 from alphapulse.features import FeatureSpec
 from alphapulse.model_factor import METADATA_FILE, MODEL_FILE, ModelFactor, ModelMetadata
-from alphapulse_tools.ml.dataset import build_dataset
+from alphapulse_tools.ml.dataset import build_dataset, pool
 from alphapulse_tools.ml.evaluate import walk_forward_evaluation
 from alphapulse_tools.ml.model import TrainingSettings, train
 from tests.ml.synthetic import planted
@@ -52,6 +52,17 @@ def test_a_planted_relationship_is_learned_out_of_sample(planted_data):
         if b["count"] >= 80:
             assert abs(b["observed"] - b["predicted"]) < 0.12, report.table()
     assert report.with_model.mean_r > report.without_model.mean_r
+
+
+def test_a_planted_relationship_is_learned_out_of_sample_across_pooled_symbols():
+    parts = [build_dataset(*planted(n_bars=8_000, seed=seed, symbol=name, offset_bars=offset), SPEC, horizon=8)
+             for seed, name, offset in ((11, "AAA", 0), (12, "BBB", 3))]
+    data = pool(parts)
+    assert len(data.sources) == 2 and len(data) == len(parts[0]) + len(parts[1])
+    report = walk_forward_evaluation(data, METADATA, folds=3, embargo=10, settings=SETTINGS)
+    assert report.auc > 0.75, report.table()
+    assert report.with_model.mean_r > report.without_model.mean_r
+    assert report.without_model.trades > len(data) // 2  # both symbols trade, one position each
 
 
 def test_shuffled_labels_give_no_skill(planted_data):
@@ -97,6 +108,20 @@ def test_numpy_forward_pass_equals_keras_and_is_batch_independent(small_model, p
     np.testing.assert_allclose(factor.raw(x), keras_output, rtol=0, atol=1e-5)
     one_by_one = np.concatenate([factor.raw(x[i:i + 1]) for i in range(len(x))])
     np.testing.assert_array_equal(factor.raw(x), one_by_one)
+
+
+def test_other_networks_are_evaluated_by_keras_row_by_row(small_model, planted_data):
+    import keras
+
+    width = planted_data.x.shape[1]
+    network = keras.Sequential([keras.Input(shape=(width,)), keras.layers.BatchNormalization(),
+                                keras.layers.Dense(1, activation="sigmoid")])
+    factor = ModelFactor(network, small_model.metadata)
+    x = planted_data.x[:40]
+    expected = np.asarray(network(x.astype(np.float32), training=False)).reshape(-1)
+    np.testing.assert_allclose(factor.raw(x), expected, rtol=0, atol=1e-6)
+    with pytest.raises(ConfigError, match="weight"):
+        ModelFactor(network, small_model.metadata, weight=-1.0)
 
 
 def test_the_model_factor_plugs_into_scoring(small_model):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ def transpiled(script: Path) -> Path:
     target = _CACHE / f"{script.stem}_{digest}.py"
     if not target.exists():
         _CACHE.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".tmp")
+        partial = target.with_name(f"{target.stem}.{os.getpid()}.tmp")  # parallel sessions
         partial.write_text(transpile(source))
         partial.replace(target)
     return target

@@ -7,7 +7,9 @@ stars in the south ...). :func:`pattern_rich_bars` builds a long series on a coa
 * random candles drawn from a palette of shapes (doji, short, long, marubozu), trending regimes and
   opening gaps;
 * textbook sequences of the rare patterns, each after a calm stretch of small candles so that the
-  TA-Lib averages make them qualify, in their bullish and mirrored (bearish) forms.
+  TA-Lib averages make them qualify, in their bullish and mirrored (bearish) forms, and copies of
+  them with every price moved by up to one point (so that each rule of a pattern is met and
+  missed, and met exactly at its boundary, many times).
 
 Nothing here decides whether a pattern is present: the tests ask ``talib.CDL*`` for that.
 """
@@ -54,6 +56,19 @@ def _mirror(rows: list[tuple[float, float, float, float]]) -> list[tuple[float, 
     return [(200 - o, 200 - lo, 200 - h, 200 - c) for o, h, lo, c in rows]
 
 
+def _nudged(rng: np.random.Generator, rows: list[tuple[float, float, float, float]],
+            ) -> list[tuple[float, float, float, float]]:
+    """The sequence with every price moved by -1 .. +1 in half points (still a valid candle)."""
+    out = []
+    for o, h, lo, c in rows:
+        o2 = o + 0.5 * int(rng.integers(-2, 3))
+        c2 = c + 0.5 * int(rng.integers(-2, 3))
+        h2 = max(h + 0.5 * int(rng.integers(-2, 3)), o2, c2)
+        lo2 = min(lo + 0.5 * int(rng.integers(-2, 3)), o2, c2)
+        out.append((o2, h2, lo2, c2))
+    return out
+
+
 def _random(rng: np.random.Generator, n: int, start: float) -> list[tuple[float, float, float, float]]:
     rows = []
     prev_o = prev_c = start
@@ -80,8 +95,9 @@ def _random(rng: np.random.Generator, n: int, start: float) -> list[tuple[float,
     return [(o / 4, h / 4, lo / 4, c / 4) for o, h, lo, c in rows]
 
 
-def pattern_rich_bars(seed: int = 1, rounds: int = 3, random_run: int = 2800) -> Bars:
-    """Random candles interleaved with every template (plain and mirrored), ``rounds`` times over."""
+def pattern_rich_bars(seed: int = 1, rounds: int = 3, random_run: int = 2800, nudged: int = 12) -> Bars:
+    """Random candles interleaved with every template (plain and mirrored, and ``nudged`` moved
+    copies of each), ``rounds`` times over."""
     rng = np.random.default_rng(seed)
     rows: list[tuple[float, float, float, float]] = []
     for _ in range(rounds):
@@ -90,6 +106,9 @@ def pattern_rich_bars(seed: int = 1, rounds: int = 3, random_run: int = 2800) ->
                 rows += _random(rng, random_run // len(_TEMPLATES), 100.0 * 4)
                 rows += _calm(rng, 12)
                 rows += sequence
+                for _ in range(nudged):
+                    rows += _calm(rng, 12)
+                    rows += _nudged(rng, sequence)
     prices = np.array(rows, dtype=np.float64)
     prices = np.round((prices - min(prices[:, 2].min(), 0.0) + 50.0) * 16) / 16
     n = len(prices)

@@ -127,7 +127,8 @@ def backtesting_trades(bars: Bars, signals: list[Signal], *, cash: float, commis
             if signal is not None and (closing or not self.trades):
                 units = int(np.floor(rule.units(price, signal.stop, equity) + 1e-9))
                 if units >= 1:
-                    self.buy(size=units, sl=signal.stop, tp=signal.target, tag=signal)
+                    order = self.buy if signal.direction == Direction.LONG else self.sell
+                    order(size=units, sl=signal.stop, tp=signal.target, tag=signal)
 
     # backtesting.py fills a market order placed on a bar while processing the next bar (at the
     # previous close with trade_on_close), so an order placed on the last bar would never fill; Lean

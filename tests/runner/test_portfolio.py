@@ -131,3 +131,21 @@ def test_order_count_matches_the_orders(lean_data: Path) -> None:
                       cash=1e6, sizer=lambda s, p, c: 1.0)
     assert result.order_count == len(result.orders) > 20
     assert [o.id for o in result.orders] == sorted(o.id for o in result.orders)
+
+
+@pytest.mark.parametrize("cut", [300, 1111, 2500, 4000])
+def test_later_bars_never_change_earlier_trades(shared_data: Path, cut: int) -> None:
+    """Simulating a prefix of the data gives the same trades wherever they closed inside it."""
+    import pandas as pd
+
+    frame = pd.read_feather(shared_data / "freqtrade" / "LTC_BTC-5m.feather")
+    bars = Bars.from_frame(frame, period=300, symbol="LTCBTC")
+    signals = CrossoverProbe(12, max_bars=40).signals(bars)
+    sizer = lambda s, p, c: 100.0  # noqa: E731
+    full = simulate([Instrument("X", "binance", bars, signals, PercentOfValueFee(0.001))], cash=1e4, sizer=sizer)
+    head = bars[:cut]
+    early = [s for s in signals if s.time < int(head.time[-1]) + 1]
+    part = simulate([Instrument("X", "binance", head, early, PercentOfValueFee(0.001))], cash=1e4, sizer=sizer)
+    closed_early = [t for t in full.trades if t.is_closed and t.exit_index < cut]
+    assert [t for t in part.trades if t.is_closed] == closed_early
+    assert np.array_equal(part.equity[: cut - 1], full.equity[: cut - 1])

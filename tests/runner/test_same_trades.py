@@ -50,8 +50,9 @@ def compare(bars: Bars, strategy: Strategy, *, cash: float, rule: RiskRule) -> i
     return compare_signals(bars, strategy.signals(bars), cash=cash, rule=rule)
 
 
-def compare_signals(bars: Bars, signals: list, *, cash: float, rule: RiskRule) -> int:
-    instrument = Instrument("TEST", "binance", bars, signals, PercentOfValueFee(COMMISSION), lot_size=1.0)
+def compare_signals(bars: Bars, signals: list, *, cash: float, rule: RiskRule, allow_short: bool = False) -> int:
+    instrument = Instrument("TEST", "binance", bars, signals, PercentOfValueFee(COMMISSION), lot_size=1.0,
+                            allow_short=allow_short)
     ours = simulate([instrument], cash=cash, sizer=rule.size)
     closed = [t for t in ours.trades if t.is_closed]
     reference = backtesting_trades(bars, signals, cash=cash, commission=COMMISSION, rule=rule)
@@ -59,7 +60,7 @@ def compare_signals(bars: Bars, signals: list, *, cash: float, rule: RiskRule) -
     mine = pd.DataFrame({
         "EntryBar": [t.entry_index for t in closed], "ExitBar": [t.exit_index for t in closed],
         "EntryPrice": [t.entry_price for t in closed], "ExitPrice": [t.exit_price for t in closed],
-        "Size": [t.quantity for t in closed], "Commission": [t.fees for t in closed]})
+        "Size": [int(t.direction) * t.quantity for t in closed], "Commission": [t.fees for t in closed]})
     theirs = pd.DataFrame({
         "EntryBar": reference["EntryBar"].astype(int).to_list(),
         "ExitBar": reference["ExitBar"].astype(int).to_list(),
@@ -121,10 +122,11 @@ def test_strategy_trades_equal_backtesting_py(shared_data: Path, strategy_name: 
     assert total >= 20, f"{strategy_name}: only {total} trades over all datasets"
 
 
-@settings(max_examples=int(__import__("os").environ.get("RUNNER_EXAMPLES", "40")), deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_random_signals_on_random_bars_equal_backtesting_py(data: st.DataObject) -> None:
-    """Random walks with gaps, random entries (stop/target near the close), FLATs and time exits."""
+    """Random walks with gaps, random long and short entries (stop/target near the close, shorts
+    allowed as on margin), FLATs and time exits."""
     from alphapulse.journal import Direction, Signal
 
     n = data.draw(st.integers(20, 160), label="bars")
@@ -144,12 +146,27 @@ def test_random_signals_on_random_bars_equal_backtesting_py(data: st.DataObject)
         kind = rng.random()
         c = float(bars.close[i])
         if kind < 0.15:
-            stop = round(c * (1 - rng.uniform(0.002, 0.03)), 2)
-            target = round(c * (1 + rng.uniform(0.002, 0.05)), 2)
-            if stop < c < target:
-                signals.append(Signal("r", "X", "binance", "1h", int(times[i]), Direction.LONG, entry=c,
+            side = 1 if rng.random() < 0.7 else -1
+            stop = round(c * (1 - side * rng.uniform(0.002, 0.03)), 2)
+            target = round(c * (1 + side * rng.uniform(0.002, 0.05)), 2)
+            if (stop - c) * side < 0 < (target - c) * side:
+                signals.append(Signal("r", "X", "binance", "1h", int(times[i]), Direction(side), entry=c,
                                       stop=stop, target=target,
                                       max_bars=None if rng.random() < 0.5 else int(rng.integers(1, 12))))
         elif kind < 0.22:
             signals.append(Signal("r", "X", "binance", "1h", int(times[i]), Direction.FLAT))
-    compare_signals(bars, signals, cash=100.0 * 1e5, rule=RiskRule(0.02, 0.5))
+    compare_signals(bars, signals, cash=100.0 * 1e5, rule=RiskRule(0.02, 0.5), allow_short=True)
+
+
+@pytest.mark.parametrize("rounds", [0, 1])
+def test_exit_search_finished_when_taken_gives_the_same_trades(shared_data: Path, rounds: int,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidates whose exit is not found up front finish their search when taken: same trades."""
+    from alphapulse_tools.runner import engine
+
+    monkeypatch.setattr(engine, "PRECOMPUTE_ROUNDS", rounds)
+    found = datasets(shared_data)
+    for name in ("spy-1d", "eth-btc-5m"):
+        bars = found[name]
+        assert compare(bars, CrossoverProbe(20, max_bars=None), cash=float(bars.close[0]) * 1e5,
+                       rule=RiskRule(0.02, 0.5)) > 100

@@ -109,3 +109,22 @@ def test_too_few_days_gives_zero_statistics() -> None:
     one = DailySeries(np.array([0, 1]), np.array([100.0, 101.0]))
     stats = portfolio_statistics([], one, None, start_equity=100.0, trading_days=365)
     assert stats.sharpe_ratio == 0 and stats.end_equity == 101.0
+
+
+def test_probabilistic_sharpe_ratio_against_pandas_moments(shared_data) -> None:
+    """Lean's PSR formula with pandas' sample skewness and excess kurtosis (MathNet's estimators)
+    and the standard normal CDF of :mod:`statistics`, on real daily returns."""
+    from statistics import NormalDist
+
+    import pandas as pd
+
+    from alphapulse.lean_data import read_trade_bars
+    from alphapulse_tools.runner.statistics import probabilistic_sharpe_ratio
+
+    close = read_trade_bars(shared_data / "lean", "usa", "SPY", "daily").close[-300:]
+    returns = pd.Series(close[1:] / close[:-1] - 1)
+    sharpe = returns.mean() / returns.std()
+    benchmark = 1 / math.sqrt(252)
+    inner = 1 - returns.skew() * sharpe + (returns.kurt() - 1) / 4 * sharpe**2
+    expected = NormalDist().cdf((sharpe - benchmark) / math.sqrt(inner / (len(returns) - 1)))
+    assert probabilistic_sharpe_ratio(returns.to_numpy(), benchmark) == pytest.approx(expected, rel=1e-9)

@@ -80,6 +80,8 @@ def test_export_follow_once(tmp_path: Path, schema_url: str, backtest: Backtest,
     ["export", "{tmp}/absent", "--database-url", "{url}"],
     ["export", "{tmp}", "--database-url", "{url}"],
     ["db", "init", "--database-url", "{url}", "--mode", "sideways"],
+    ["db", "init", "--database-url", "not-a-url"],
+    ["export", "{tmp}/absent", "--database-url", "postgresql://x@127.0.0.1:1/unreachable"],
     ["export", "--follow", "{tmp}", "{tmp}", "--database-url", "{url}"],
     ["export", "--follow", "--poll-seconds", "0", "--once", "{tmp}", "--database-url", "{url}"],
 ])

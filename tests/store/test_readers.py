@@ -190,3 +190,13 @@ def test_journal_chunk_rereads_a_file_replaced_by_a_longer_one(tmp_path: Path, b
     more = read_journal_chunk(path, again.end, again.digest)
     assert more.start == again.end and more.signals == [backtest.signals[12]]
     assert more.digest == tail_digest(path, more.end)
+
+
+def test_a_result_folder_without_order_events_is_read_by_its_summary(tmp_path: Path,
+                                                                    backtest: Backtest) -> None:
+    folder = write_result_folder(tmp_path / "lean", backtest)
+    (folder / "1234567890-order-events.json").unlink()
+    assert discover(tmp_path) == [folder]
+    source = read_source(folder)
+    assert source.order_events == [] and source.fills == []
+    assert len(source.trades) == len(backtest.trades) and len(source.equity) == len(backtest.equity)

@@ -17,10 +17,18 @@ import pytest
 
 from alphapulse.lean_data import read_trade_bars
 from alphapulse_tools.store.exporter import COLUMNS, copy_supported, export_sources
+from alphapulse_tools.store.follow import FollowSettings, follow
 from alphapulse_tools.store.migrations import latest_version, migrate
 from alphapulse_tools.store.mode import StoreMode
 from alphapulse_tools.store.retention import apply_retention
-from tests.store.lean_results import Backtest, daily_sums, simulate, write_journal, write_result_folder
+from tests.store.lean_results import (
+    Backtest,
+    daily_sums,
+    simulate,
+    write_journal,
+    write_lines,
+    write_result_folder,
+)
 from tests.store.test_queries import QUERIES
 
 HYPERTABLES = {"signals", "signal_patterns", "order_events", "fills", "equity", "trades"}
@@ -150,6 +158,22 @@ def test_documented_queries_run_on_timescale(exported: psycopg.Connection) -> No
         "SELECT time_bucket(INTERVAL '1 day', time) AS day, last(equity, time) FROM equity "
         "WHERE run_id = %s GROUP BY day ORDER BY day", (run[0],)).fetchall()
     assert results["Equity curve of a run"] == bucketed  # date_bin with Timescale's origin = time_bucket
+
+
+def test_follow_loads_appended_lines_once(exported: psycopg.Connection, tmp_path: Path,
+                                          backtest: Backtest) -> None:
+    journal = tmp_path / "alphapulse" / "FollowedOnTimescale"
+    journal.mkdir(parents=True)
+    lines = [s.to_json() for s in backtest.signals]
+    write_lines(journal / "signals.jsonl", lines[:5])
+    follow(exported, journal, FollowSettings(once=True))
+    with (journal / "signals.jsonl").open("a") as handle:
+        handle.write("\n".join(lines[5:]) + "\n" + lines[0][:40])  # and a line being written
+    follow(exported, journal, FollowSettings(once=True))
+    follow(exported, journal, FollowSettings(once=True))
+    row = exported.execute("SELECT count(*), count(DISTINCT s.signal_id) FROM signals s JOIN runs r "
+                           "ON r.id = s.run_id WHERE r.algorithm = 'FollowedOnTimescale'").fetchone()
+    assert row == (len(lines), len(lines))
 
 
 def test_retention_policy_drops_old_chunks_when_its_job_runs(exported: psycopg.Connection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+
 from alphapulse_tools.store.migrations import migrate
 from alphapulse_webhook import MESSAGE_TEMPLATE, SECRET_PLACEHOLDER, Settings, fill_placeholders, load_settings
 
@@ -172,17 +174,13 @@ class TcpProxy:
         with self._lock:
             listener, self._listener = self._listener, None
         if listener is not None:
-            try:
+            with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-            except OSError:
-                pass
             listener.close()
         with self._lock:
             for link in self._links:
-                try:
+                with contextlib.suppress(OSError):
                     link.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 link.close()
             self._links.clear()
 
@@ -216,10 +214,8 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 def proxied_url(url: str, proxy: TcpProxy) -> str:

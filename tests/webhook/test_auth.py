@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable
 
 import pytest
+
 from alphapulse_webhook import Settings, create_app
 from alphapulse_webhook.auth import SourcePolicy, bearer_token_matches
 from alphapulse_webhook.settings import TRADINGVIEW_ADDRESSES

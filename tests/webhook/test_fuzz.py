@@ -20,10 +20,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from alphapulse_webhook import create_app, load_settings
-from alphapulse_webhook.schema import validate_alert
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
+from alphapulse_webhook import create_app, load_settings
+from alphapulse_webhook.schema import validate_alert
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

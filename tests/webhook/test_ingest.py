@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from alphapulse_webhook import Settings, create_app
 from alphapulse_webhook.ratelimit import RateLimiter
 from alphapulse_webhook.store import AlertRecord
@@ -123,14 +124,15 @@ def test_body_over_the_limit_is_413(make_settings: Callable[..., Settings]) -> N
 
 
 def test_rate_limit_is_429_with_retry_after_per_source(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(rate_limit_per_minute=6, rate_limit_burst=3)
-    app = create_app(settings)
-    with TestClient(app, client=("198.51.100.1", 1)) as first, TestClient(app, client=("198.51.100.2", 1)) as other:
-        answers = [first.post(URL, content=alert_message()).status_code for _ in range(5)]
+    settings = make_settings(rate_limit_per_minute=6, rate_limit_burst=3, forwarded_header="X-Forwarded-For")
+    first = {"X-Forwarded-For": "198.51.100.1"}
+    other = {"X-Forwarded-For": "198.51.100.2"}
+    with TestClient(create_app(settings), client=("127.0.0.1", 1)) as client:  # behind a trusted proxy
+        answers = [client.post(URL, content=alert_message(), headers=first).status_code for _ in range(5)]
         assert answers == [200, 200, 200, 429, 429]
-        limited = first.post(URL, content=alert_message())
+        limited = client.post(URL, content=alert_message(), headers=first)
         assert int(limited.headers["Retry-After"]) >= 1
-        assert other.post(URL, content=alert_message()).status_code == 200
+        assert client.post(URL, content=alert_message(), headers=other).status_code == 200
 
 
 def test_rate_limiter_refills_over_time() -> None:
@@ -183,3 +185,10 @@ def test_health_and_openapi(settings: Settings) -> None:
         body = spec["paths"]["/webhook/tradingview"]["post"]["requestBody"]["content"]
         assert {"application/json", "text/plain"} <= set(body)
         assert client.get("/docs").status_code == 200
+
+
+def test_app_can_be_started_again(settings: Settings) -> None:
+    app = create_app(settings)
+    for _ in range(2):
+        with TestClient(app) as client:
+            assert client.post(URL, content=alert_message()).json()["status"] == "stored"

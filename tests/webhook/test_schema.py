@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import SecretStr
+
 from alphapulse_webhook import MESSAGE_TEMPLATE, SECRET_PLACEHOLDER, TradingViewAlert, parse_alert
 from alphapulse_webhook.schema import AlertInvalid, MalformedBody, SecretRejected, parse_body, validate_alert
 from alphapulse_webhook.template import fill_placeholders, placeholders
-from pydantic import SecretStr
 
 from .conftest import SECRET, alert_message, tradingview_values
 

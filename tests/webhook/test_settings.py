@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from alphapulse.errors import ConfigError
 from alphapulse_webhook import SECRET_PLACEHOLDER, create_app, get_settings, load_settings
 from alphapulse_webhook.settings import TRADINGVIEW_ADDRESSES
@@ -56,7 +57,7 @@ def test_refuses_weak_webhook_secret(clean_env: pytest.MonkeyPatch, secret: str)
 
 
 def test_refuses_missing_secrets(clean_env: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="ALPHAPULSE_WEBHOOK_SECRET.*ALPHAPULSE_FEED_TOKEN"):
+    with pytest.raises(ConfigError, match=r"ALPHAPULSE_WEBHOOK_SECRET.*ALPHAPULSE_FEED_TOKEN"):
         load_settings()
 
 
@@ -86,3 +87,22 @@ def test_cli_prints_the_template() -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert SECRET_PLACEHOLDER in result.stdout and "{{ticker}}" in result.stdout
+
+
+def test_feed_token_must_differ_from_the_secret(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("ALPHAPULSE_WEBHOOK_SECRET", STRONG)
+    clean_env.setenv("ALPHAPULSE_FEED_TOKEN", STRONG)
+    with pytest.raises(ConfigError, match="ALPHAPULSE_FEED_TOKEN must differ"):
+        load_settings()
+
+
+def test_cli_serve_refuses_an_unusable_spool_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALPHAPULSE_")}
+    env.update({"ALPHAPULSE_WEBHOOK_SECRET": STRONG, "ALPHAPULSE_FEED_TOKEN": STRONG + "-feed",
+                "ALPHAPULSE_SPOOL_DIR": str(blocker / "spool")})
+    result = subprocess.run([sys.executable, "-m", "alphapulse_tools.cli", "webhook", "serve", "--port", "1"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "ALPHAPULSE_SPOOL_DIR" in result.stderr and "Traceback" not in result.stderr

@@ -34,14 +34,16 @@ def create_app(settings: Settings | None = None, hooks: Sequence[AlertHook] = ()
     """Build the webhook app; ``settings`` None reads the environment (refusing weak secrets).
 
     ``hooks`` are async functions run for each stored or spooled alert after the answer was sent
-    (notifications, forwarding). Given ``settings`` also answer the :func:`get_settings` dependency.
+    (notifications, forwarding). The given or read ``settings`` also answer the :func:`get_settings`
+    dependency of the feed and health routes; ``POST /webhook/tradingview`` reads them from
+    ``app.state.settings``.
     """
     settings = settings if settings is not None else get_settings()
 
+    service = AlertService(settings, hooks)  # SpoolError here when the spool folder is unusable
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = AlertService(settings, hooks)
-        app.state.service = service
         await service.start()
         try:
             yield
@@ -55,9 +57,15 @@ def create_app(settings: Settings | None = None, hooks: Sequence[AlertHook] = ()
                     "serves them to Lean's TradingViewFollower.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.service = service
     app.state.source_policy = SourcePolicy.from_settings(settings)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app.dependency_overrides[get_settings] = lambda: settings
+
+    async def given_settings() -> Settings:  # async: no thread hop per request
+        return settings
+
+    app.dependency_overrides[get_settings] = given_settings
     app.include_router(router)
 
     @app.exception_handler(AlertRejected)

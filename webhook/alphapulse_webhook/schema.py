@@ -26,7 +26,6 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from alphapulse.errors import DataError
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -36,6 +35,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+
+from alphapulse.errors import DataError
 
 ALERT_SCHEMA = "alphapulse.alert/1"
 ALERT_SCHEMA_VERSION = 1

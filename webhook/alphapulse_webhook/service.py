@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import psycopg
-from alphapulse.errors import StoreError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from alphapulse.errors import StoreError
 from alphapulse_webhook.settings import Settings
 from alphapulse_webhook.spool import Spool, SpoolError
 from alphapulse_webhook.store import AlertRecord, insert_alert, insert_batch, ping
@@ -117,28 +117,34 @@ class AlertService:
 
     settings: Settings
     hooks: Sequence[AlertHook] = ()
-    pool: AsyncConnectionPool = field(init=False)
     spool: Spool = field(init=False)
     replayer: Replayer = field(init=False)
+    _pool: AsyncConnectionPool | None = field(default=None, init=False)
     _queue: asyncio.Queue[AlertRecord] | None = field(default=None, init=False)
     _worker: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.spool = Spool(self.settings.spool_dir)
-        self.replayer = Replayer(self.spool, self.settings)
-        self.pool = AsyncConnectionPool(
+
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        """The connection pool of the running service."""
+        if self._pool is None:
+            raise ServiceUnavailable("the webhook service is not started")
+        return self._pool
+
+    async def start(self) -> None:
+        """Open a pool (without waiting for the database), start the replayer and the hook worker."""
+        self._pool = AsyncConnectionPool(
             self.settings.database_url,
             min_size=self.settings.pool_min_size,
             max_size=self.settings.pool_max_size,
             kwargs=_connect_options(self.settings),
-            check=AsyncConnectionPool.check_connection,
             open=False,
             name="alphapulse-webhook",
         )
-
-    async def start(self) -> None:
-        """Open the pool (without waiting for the database), start the replayer and hook worker."""
-        await self.pool.open(wait=False)
+        await self._pool.open(wait=False)
+        self.replayer = Replayer(self.spool, self.settings)
         self.replayer.start()
         if self.hooks:
             self._queue = asyncio.Queue(HOOK_QUEUE_SIZE)
@@ -151,16 +157,16 @@ class AlertService:
                 await self._worker
         self.replayer.stop()
         self.spool.close()
-        await self.pool.close(timeout=2)
+        if self._pool is not None:
+            await self._pool.close(timeout=2)
+            self._pool = None
 
     async def accept(self, record: AlertRecord) -> Outcome:
         """Commit or spool ``record``; see the module docstring for the outcomes."""
         if not self.spool.pending:
             try:
-                stored = await asyncio.wait_for(
-                    insert_alert(self.pool, record, self.settings.db_timeout_seconds),
-                    self.settings.db_timeout_seconds + 0.5,
-                )
+                async with asyncio.timeout(self.settings.db_timeout_seconds + 0.5):
+                    stored = await insert_alert(self.pool, record, self.settings.db_timeout_seconds)
             except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
                 raise AlertRefused(f"the database refused the alert: {str(exc).strip()[:200]}") from None
             except (psycopg.Error, PoolTimeout, TimeoutError, OSError) as exc:

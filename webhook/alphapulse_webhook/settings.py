@@ -12,9 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from alphapulse.errors import ConfigError
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from alphapulse.errors import ConfigError
 
 #: The addresses TradingView sends webhooks from (TradingView's documentation).
 TRADINGVIEW_ADDRESSES: tuple[str, ...] = ("52.89.214.238", "34.212.75.30", "54.218.53.128", "52.32.178.7")
@@ -77,6 +80,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{name} is shorter than {MIN_SECRET_LENGTH} characters; use a random value")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            conninfo_to_dict(value)
+        except psycopg.ProgrammingError as exc:
+            raise ValueError(f"is not a PostgreSQL URL or conninfo ({str(exc).strip()[:80]}); "
+                             "write it like postgresql://user@host:5432/dbname") from None
+        return value
+
     @field_validator("ip_allowlist", "trusted_proxies", mode="before")
     @classmethod
     def _networks(cls, value: Any) -> Any:
@@ -96,14 +109,24 @@ class Settings(BaseSettings):
         return value.strip().lower()
 
 
+    @model_validator(mode="after")
+    def _distinct(self) -> Settings:
+        if self.webhook_secret.get_secret_value() == self.feed_token.get_secret_value():
+            raise ValueError("ALPHAPULSE_FEED_TOKEN must differ from ALPHAPULSE_WEBHOOK_SECRET (the secret "
+                             "is pasted into TradingView; the token guards the feed)")
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("ALPHAPULSE_POOL_MIN_SIZE is larger than ALPHAPULSE_POOL_MAX_SIZE")
+        return self
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read :class:`Settings` from the environment (``overrides`` win); raise :class:`ConfigError`."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"ALPHAPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False)
+            (f"ALPHAPULSE_{'.'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
+            + err["msg"] for err in exc.errors(include_url=False, include_input=False)
         )
         raise ConfigError(f"webhook settings rejected: {problems}") from None
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alphapulse.errors import DataError, StoreError
-
 from alphapulse_webhook.store import AlertRecord
 
 log = logging.getLogger("alphapulse.webhook.spool")

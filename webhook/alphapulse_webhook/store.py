@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from alphapulse.errors import DataError
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from alphapulse.errors import DataError
 from alphapulse_webhook.schema import TradingViewAlert
 
 _COLUMNS = ("idempotency_key", "schema_version", "ticker", "exchange", "interval", "action", "price",
@@ -191,7 +191,7 @@ async def fetch_feed(pool: AsyncConnectionPool, since: FeedCursor, limit: int, t
     position = since
     for row in rows[:limit]:
         position = FeedCursor(int(row[0]), int(row[1]))
-        item = dict(zip(FEED_COLUMNS, row[1:], strict=True))
+        item: dict[str, Any] = dict(zip(FEED_COLUMNS, row[1:], strict=True))
         item["received_at"] = format_utc(item["received_at"])
         item["bar_time"] = format_utc(item["bar_time"]) if item["bar_time"] is not None else None
         item["cursor"] = str(position)

@@ -80,8 +80,7 @@ class MacdCrossover(Strategy):
         return entry_signal(
             strategy=self.name, symbol=self.symbol, market=self.market,
             interval=self.contract.timeframe, time=time, direction=1, entry=close, stop=stop,
-            r_multiple=risk.target_multiple, factors={"trend": 1.0 if close > trend else 0.0}
-            if not math.isnan(trend) else {}, score=1.0,
+            r_multiple=risk.target_multiple, factors={"trend": 1.0} if self.trend_period else {}, score=1.0,
             reason="MACD crossed above its signal line", max_bars=risk.max_bars)
 
     def signals(self, bars: Bars) -> list[Signal]:

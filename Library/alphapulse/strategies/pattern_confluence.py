@@ -34,6 +34,7 @@ import numpy as np
 from alphapulse.bars import Bar, Bars
 from alphapulse.confidence import ConfidenceTracker, confidence
 from alphapulse.config import ContractConfig
+from alphapulse.errors import StrategyError
 from alphapulse.indicators import Atr, Ema, Rsi, VolumeRatio, atr, ema, rsi, volume_ratio
 from alphapulse.journal import PatternHit, Signal
 from alphapulse.patterns import PATTERN_INFO, PatternDetector, check_next_bar, pattern_direction, scan
@@ -97,6 +98,11 @@ class PatternConfluence(Strategy):
         out[f"volume_ratio_{self.volume_period}"] = volume_ratio(bars.volume, self.volume_period)
         out[f"atr_{self.atr_period}"] = atr(bars.high, bars.low, bars.close, self.atr_period)
         if self.contract.higher_timeframe is not None:
+            if bars.period and bars.period != self.contract.interval_seconds:
+                raise StrategyError(
+                    f"{self.name} {self.symbol}: bars of {bars.period} s given to a contract whose "
+                    f"timeframe is {self.contract.timeframe}; the higher-timeframe factor needs bars "
+                    "of the contract's timeframe (consolidate them, or set the timeframe)")
             long, short = htf_factor(bars, self.contract.higher_timeframe, session=self.session)
             out["htf_long"], out["htf_short"] = long, short
         return out
@@ -114,12 +120,20 @@ class PatternConfluence(Strategy):
         confidences = confidence(bars, values, self.confidence_settings)
         columns = self.columns(bars)
         directions = {n: pattern_direction(n, values[n]) for n in names}
-        qualifying = np.zeros(len(bars), dtype=bool)
+        bullish = np.zeros(len(bars), dtype=bool)
+        bearish = np.zeros(len(bars), dtype=bool)
         for n in names:
-            qualifying |= (directions[n] != 0) & (confidences[n] >= self.contract.min_confidence)
+            strong = confidences[n] >= self.contract.min_confidence
+            bullish |= (directions[n] > 0) & strong
+            bearish |= (directions[n] < 0) & strong
         emas = [columns[f"ema_{p}"] for p in self.ema_periods]
         rsi_values = columns[f"rsi_{self.rsi_settings.period}"]
         ratios = columns[f"volume_ratio_{self.volume_period}"]
+        # the vectorised part of the rules of candidate(): one direction, RSI not against, data ready
+        qualifying = bullish & ~bearish & (rsi_values < self.rsi_settings.overbought)
+        if self.contract.risk.allow_short:
+            qualifying |= bearish & ~bullish & (rsi_values > self.rsi_settings.oversold)
+        qualifying &= ~np.isnan(ratios)
         ranges = columns[f"atr_{self.atr_period}"]
         htf_long = columns.get("htf_long", np.full(len(bars), np.nan))
         htf_short = columns.get("htf_short", np.full(len(bars), np.nan))

@@ -2,12 +2,16 @@
 
 Rules (per bar, on its close; parameters from the contract's ``indicators.rsi`` / ``atr`` / ``risk``):
 
-* LONG when RSI crosses up through ``oversold`` (previous RSI < oversold <= RSI) while still below
+* LONG when RSI crosses up through ``oversold`` (previous RSI < oversold <= RSI, see below) while still below
   the exit level; entry at the close, stop ``risk.atr_multiple`` ATRs below (ATR stop whatever
   ``risk.stop`` says: the strategy has no pattern), target ``risk.target_multiple`` R above,
   ``risk.max_bars`` time exit;
 * FLAT when RSI crosses up through the exit level (``rsi.exit``, default ``overbought``); runtimes
   ignore it when no position is open.
+
+"Crosses up through a level" means previous RSI < level − 1e-9 <= RSI: the slack makes an RSI that
+lands exactly on a level count as reaching it in both the batch and the streaming arithmetic (which
+agree to ~1e-13, see :mod:`alphapulse.indicators`).
 
 Long only. Warm-up: max(RSI period + 2, ATR period + 1) bars (a cross needs two RSI values).
 """
@@ -26,6 +30,9 @@ from alphapulse.patterns import check_next_bar
 from alphapulse.scoring import atr_stop, entry_signal, exit_signal, rsi_support, valid_levels
 from alphapulse.strategies.base import Strategy, StrategyStream
 
+#: how far below a level an RSI still counts as having reached it
+LEVEL_SLACK = 1e-9
+
 
 class RsiMeanReversion(Strategy):
     """The ``rsi-mean-reversion`` strategy for one contract."""
@@ -39,8 +46,10 @@ class RsiMeanReversion(Strategy):
         settings = contract.indicators.rsi
         self.rsi_period = settings.period
         self.oversold = settings.oversold
+        self.entry_line = settings.oversold - LEVEL_SLACK
         self.overbought = settings.overbought
         self.exit_level = settings.exit_level
+        self.exit_line = settings.exit_level - LEVEL_SLACK
         self.atr_period = contract.indicators.atr.period
 
     @property
@@ -55,11 +64,11 @@ class RsiMeanReversion(Strategy):
     def decide(self, time: int, close: float, previous_rsi: float, current_rsi: float,
                current_atr: float) -> Signal | None:
         """The rule on one bar's values (shared by the batch and the streaming path)."""
-        if previous_rsi < self.exit_level <= current_rsi:
+        if previous_rsi < self.exit_line <= current_rsi:
             return exit_signal(strategy=self.name, symbol=self.symbol, market=self.market,
                                interval=self.contract.timeframe, time=time,
                                reason=f"RSI crossed above {self.exit_level:g}")
-        if not previous_rsi < self.oversold <= current_rsi or math.isnan(current_atr):
+        if not previous_rsi < self.entry_line <= current_rsi or math.isnan(current_atr):
             return None
         risk = self.contract.risk
         stop = atr_stop(1, close, current_atr, risk.atr_multiple)
@@ -76,8 +85,8 @@ class RsiMeanReversion(Strategy):
         columns = self.columns(bars)
         values, ranges = columns[f"rsi_{self.rsi_period}"], columns[f"atr_{self.atr_period}"]
         previous = np.concatenate(([np.nan], values[:-1]))
-        candidates = ((previous < self.oversold) & (values >= self.oversold)) | (
-            (previous < self.exit_level) & (values >= self.exit_level))
+        candidates = ((previous < self.entry_line) & (values >= self.entry_line)) | (
+            (previous < self.exit_line) & (values >= self.exit_line))
         out = []
         for i in np.flatnonzero(candidates).tolist():
             signal = self.decide(int(bars.time[i]), float(bars.close[i]), float(previous[i]),

@@ -11,6 +11,8 @@ from importlib import import_module
 
 import click
 import typer
+from typer.exceptions import TyperException
+
 from alphapulse.errors import AlphaPulseError
 
 app = typer.Typer(
@@ -46,31 +48,30 @@ def _register() -> None:
 _register()
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print one line on stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    raise SystemExit(code)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command line, mapping AlphaPulse errors to one line and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode click returns the code of typer.Exit / ctx.exit instead of raising
+        result = app(args=argv, standalone_mode=False)
     except AlphaPulseError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, click.exceptions.Exit) as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         typer.echo("aborted", err=True)
         return 1
-    except click.ClickException as exc:
-        exc.show()
-        return 2
+    except (TyperException, click.ClickException) as exc:  # usage errors: typer's own click, or click's
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        return int(getattr(exc, "exit_code", 2) or 2)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

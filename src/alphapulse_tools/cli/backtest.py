@@ -26,7 +26,8 @@ def backtest(
     interval: Annotated[str, typer.Option(help="bar interval, e.g. 1h, 4h, 1d, 15m")] = "1h",
     market: Annotated[str, typer.Option(help="binance, coinbase or usa")] = "binance",
     data_dir: Annotated[Path, typer.Option(help="Lean data folder")] = Path("data"),
-    config: Annotated[Path | None, typer.Option(help="per-contract configuration (JSON)")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="per-contract configuration (JSON) [config/contracts.default.json]")] = None,
     cash: Annotated[float, typer.Option(help="starting cash in the quote currency")] = 100_000.0,
     out: Annotated[Path | None, typer.Option(help="result folder [results/<strategy>/<time>]")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip report.html")] = False,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from alphapulse.errors import ConfigError
 
 app = typer.Typer(help="Meta-labelling: a model of whether a signal reaches its target before its stop.",
@@ -18,7 +19,8 @@ app = typer.Typer(help="Meta-labelling: a model of whether a signal reaches its 
 
 Strategy = Annotated[str, typer.Option("--strategy", help="pattern-confluence, rsi-mean-reversion or "
                                        "macd-crossover.")]
-Symbol = Annotated[str, typer.Option("--symbol", "-s", help="Symbol, e.g. BTCUSDT.")]
+Symbol = Annotated[list[str], typer.Option(
+    "--symbol", "-s", help="Symbol, e.g. BTCUSDT; repeat it to pool several symbols into one model.")]
 Interval = Annotated[str, typer.Option("--interval", "-i", help="Bar interval: 1m, 5m, 15m, 1h, 4h, 1d, ...")]
 Start = Annotated[str | None, typer.Option("--start", help="First day, YYYY-MM-DD (default: all data).")]
 End = Annotated[str | None, typer.Option("--end", help="Last day, YYYY-MM-DD (default: all data).")]
@@ -41,7 +43,7 @@ def _date(value: str | None, option: str) -> date | None:
         raise ConfigError(f"{option} {value!r} is not a date: use YYYY-MM-DD") from None
 
 
-def _request(strategy: str, symbol: str, interval: str, start: str | None, end: str | None, data_dir: Path,
+def _request(strategy: str, symbol: list[str], interval: str, start: str | None, end: str | None, data_dir: Path,
              market: str, config: Path | None, horizon: int, threshold: float | None, epochs: int, seed: int,
              **extra: object):
     from alphapulse_tools.ml.model import TrainingSettings
@@ -49,7 +51,7 @@ def _request(strategy: str, symbol: str, interval: str, start: str | None, end: 
 
     if epochs < 1:
         raise ConfigError(f"--epochs {epochs} must be at least 1")
-    return MlRequest(strategy=strategy, symbol=symbol.upper(), interval=interval, market=market,
+    return MlRequest(strategy=strategy, symbols=tuple(s.upper() for s in symbol), interval=interval, market=market,
                      data_dir=data_dir, start=_date(start, "--start"), end=_date(end, "--end"), config=config,
                      horizon=horizon, threshold=threshold,
                      settings=TrainingSettings(epochs=epochs, seed=seed),

@@ -14,6 +14,7 @@ from alphapulse_tools.store.exporter import export_sources
 from alphapulse_tools.store.follow import FollowSettings, follow
 from alphapulse_tools.store.migrations import migrate
 from alphapulse_tools.store.mode import StoreMode
+from alphapulse_tools.store.readers import discover
 from alphapulse_tools.store.retention import apply_retention, check_keep
 
 db_app = typer.Typer(help="Create or upgrade the AlphaPulse schema in PostgreSQL / TimescaleDB.",
@@ -75,6 +76,9 @@ def export(
     the others are stored and the command exits 1 at the end.
     """
     chosen = database_url(url)
+    if not follow_mode:
+        for source in sources:
+            discover(source)  # a path with nothing to export is bad input: say so before connecting
     with connect(chosen) as conn:
         migrate(conn)
         if follow_mode:

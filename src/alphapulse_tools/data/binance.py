@@ -109,7 +109,7 @@ class BinanceClient:
     # -- HTTP with retries -------------------------------------------------------------------
     def _get(self, url: str, *, params: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> httpx.Response:
-        """GET with retries; returns 2xx and 404 answers, raises :class:`DownloadError` otherwise."""
+        """GET with retries; returns 2xx, 404 and 416 answers, raises :class:`DownloadError` otherwise."""
         s = self.settings
         last = ""
         for attempt in range(s.retries + 1):
@@ -119,7 +119,7 @@ class BinanceClient:
                 last = f"{type(exc).__name__}: {exc}"
                 wait = s.backoff_base * 2**attempt
             else:
-                if response.status_code < 300 or response.status_code == 404:
+                if response.status_code < 300 or response.status_code in (404, 416):
                     return response
                 last = f"HTTP {response.status_code} {response.text[:200].strip()}"
                 if response.status_code in (429, 418):
@@ -185,6 +185,8 @@ class BinanceClient:
         response = self._get(url, headers=headers)
         if response.status_code == 404:
             part.write_bytes(b"")
+            return
+        if response.status_code == 416:  # nothing left to fetch: the checksum tells if the part is whole
             return
         if response.status_code == 206 and have:
             with part.open("ab") as out:

@@ -54,15 +54,12 @@ def parse_kline_csv(text: str, source: str, period: int = 0) -> Bars:
     """
     import pandas as pd
 
-    lines = text.splitlines()
-    first_row = 1
-    if lines and lines[0].split(",", 1)[0].strip().lower() == "open_time":
-        lines = lines[1:]
-        first_row = 2
-    rows = [line for line in lines if line.strip()]
-    if not rows:
+    first_line = text.split("\n", 1)[0]
+    header = first_line.split(",", 1)[0].strip().lower() == "open_time"
+    first_row = 2 if header else 1
+    body = text[len(first_line) + 1:] if header else text
+    if not body.strip():
         return Bars.empty(period=period, symbol=source)
-    body = "\n".join(rows)
     try:  # fast path: well-formed rows, numbers parsed exactly
         fast = pd.read_csv(io.StringIO(body), header=None, usecols=range(6), **exact_float_parsing(),
                            dtype={0: np.int64, 1: np.float64, 2: np.float64, 3: np.float64, 4: np.float64,
@@ -75,6 +72,8 @@ def parse_kline_csv(text: str, source: str, period: int = 0) -> Bars:
             return _bars_from_columns(source, first_row, open_time, values, period)
     except Exception:  # a malformed row: the checks below name it
         pass
+    rows = [line for line in body.splitlines() if line.strip()]
+    body = "\n".join(rows)
     counts = [line.count(",") + 1 for line in rows]
     wrong = next((i for i, n in enumerate(counts) if n != len(KLINE_COLUMNS)), None)
     if wrong is not None:

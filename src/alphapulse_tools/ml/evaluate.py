@@ -17,15 +17,16 @@ samples only, then predicts the fold's test signals. Over all test folds togethe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
 from alphapulse.bars import format_time
 from alphapulse.errors import ConfigError
 from alphapulse.journal import Direction, Signal
 from alphapulse.model_factor import ModelMetadata
-
 from alphapulse_tools.ml.dataset import Dataset
 from alphapulse_tools.ml.labels import fee_in_r
 from alphapulse_tools.ml.model import TrainingSettings, train
@@ -85,24 +86,30 @@ class BacktestSummary:
 
 
 @dataclass(frozen=True)
-class Execution:
-    """How the backtests trade: the runner's fee model, position sizer and symbol rules.
+class SymbolRules:
+    """One symbol's trading rules in the runner (see :class:`alphapulse_tools.runner.engine.Instrument`)."""
 
-    The default sizer risks ``risk_per_trade`` of equity per trade (|entry - stop| x units), capped by
-    the cash (no leverage).
-    """
-
-    fee_model: FeeModel
-    sizer: Sizer | None = None
-    symbol: str = ""
-    market: str = ""
-    risk_per_trade: float = 0.01
-    cash: float = 100_000.0
     lot_size: float = 1e-8
     tick_size: float = 0.0
     min_order_size: float = 0.0
     min_order_value: float = 0.0
     allow_short: bool = False
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How the backtests trade: the runner's fee model, position sizer and symbols' rules.
+
+    The default sizer risks ``risk_per_trade`` of equity per trade (|entry - stop| x units), capped by
+    the cash (no leverage). Symbols share one cash book of ``cash``.
+    """
+
+    fee_model: FeeModel
+    sizer: Sizer | None = None
+    market: str = ""
+    risk_per_trade: float = 0.01
+    cash: float = 100_000.0
+    rules: Mapping[str, SymbolRules] = field(default_factory=dict)
 
     def position_sizer(self) -> Sizer:
         if self.sizer is not None:
@@ -118,25 +125,30 @@ class Execution:
         return size
 
 
-def backtest(dataset: Dataset, entries: np.ndarray, execution: Execution) -> BacktestSummary:
+def backtest(dataset: Dataset, entries: np.ndarray, execution: Execution,
+             period: tuple[int, int] | None = None) -> BacktestSummary:
     """Run the local runner's engine on the entry signals ``entries`` (dataset indices) plus the
-    strategy's FLAT exits inside their period: market entry at the signal's close, stop, target,
-    time and FLAT exits as the runner executes them, one position at a time."""
-    chosen = [dataset.signals[i] for i in sorted(entries.tolist())]
-    if chosen:
-        first = dataset.signals[int(entries.min())].time
-        last = dataset.bars.time[int(dataset.exit_rows[entries].max())]
-        flats = [s for s in dataset.exits if first <= s.time <= last]
-        chosen = sorted(chosen + flats, key=lambda s: (s.time, s.direction != Direction.FLAT))
-
-    instrument = Instrument(
-        symbol=execution.symbol or dataset.bars.symbol or "X", market=execution.market, bars=dataset.bars,
-        signals=chosen,
-        fee_model=execution.fee_model, lot_size=execution.lot_size, min_order_size=execution.min_order_size,
-        min_order_value=execution.min_order_value, tick_size=execution.tick_size,
-        allow_short=execution.allow_short)
+    strategy's FLAT exits inside ``period`` (bar start times, ns, inclusive; default: from the first
+    entry to the last label exit): market entry at the signal's close, stop, target, time and FLAT
+    exits as the runner executes them, one position per symbol, all symbols on one cash book."""
+    entries = np.sort(np.asarray(entries, dtype=np.int64))
+    if period is None and len(entries):
+        period = (int(dataset.entry_time[entries].min()), int(dataset.exit_time[entries].max()))
+    instruments = []
+    for k, bars in enumerate(dataset.sources):
+        chosen = [dataset.signals[i] for i in entries[dataset.source[entries] == k].tolist()]
+        if period is not None and k < len(dataset.exits):
+            flats = [s for s in dataset.exits[k] if period[0] <= s.time <= period[1]]
+            chosen = sorted(chosen + flats, key=lambda s: (s.time, s.direction != Direction.FLAT))
+        symbol = dataset.signals[int(np.argmax(dataset.source == k))].symbol if (dataset.source == k).any() \
+            else bars.symbol
+        rules = execution.rules.get(symbol, SymbolRules())
+        instruments.append(Instrument(
+            symbol=symbol, market=execution.market, bars=bars, signals=chosen, fee_model=execution.fee_model,
+            lot_size=rules.lot_size, min_order_size=rules.min_order_size, min_order_value=rules.min_order_value,
+            tick_size=rules.tick_size, allow_short=rules.allow_short))
     cash = execution.cash
-    result = simulate([instrument], cash=cash, sizer=execution.position_sizer())
+    result = simulate(instruments, cash=cash, sizer=execution.position_sizer())
     closed = [t for t in result.trades if t.is_closed]
     r = np.array([t.r_multiple for t in closed if t.r_multiple is not None])
     equity = np.r_[cash, result.equity]
@@ -248,23 +260,22 @@ def walk_forward_evaluation(dataset: Dataset, metadata: ModelMetadata, *, folds:
     execution = execution or Execution(PercentOfValueFee(fee_rate))
     if len(dataset) < 2 * min_train:
         raise ConfigError(f"evaluate: {len(dataset)} usable signals are too few for a walk-forward "
-                          "evaluation "
-                          f"(need at least {2 * min_train}); use a longer history")
-    splits = purged_walk_forward(dataset.entry_rows, dataset.exit_rows, folds=folds, embargo=embargo,
+                          f"evaluation (need at least {2 * min_train}); use a longer history")
+    entry_time, exit_time = dataset.entry_time, dataset.exit_time
+    splits = purged_walk_forward(entry_time, exit_time, folds=folds, embargo=embargo * dataset.bar_period_ns(),
                                  min_train=min_train)
-    times = dataset.bars.time
     chosen_parts, probability_parts, take_parts, fold_results = [], [], [], []
     base_rates = []
     for fold in splits:
-        model = train(dataset.x[fold.train], dataset.y[fold.train], dataset.entry_rows[fold.train],
-                      dataset.exit_rows[fold.train], metadata, settings)
+        model = train(dataset.x[fold.train], dataset.y[fold.train], entry_time[fold.train],
+                      exit_time[fold.train], metadata, settings)
         p = model.predict(dataset.x[fold.test])
         y = dataset.y[fold.test]
         cut = break_even_threshold(dataset, fold.train, fee_rate) if threshold is None else threshold
         base_rates.append((float(dataset.y[fold.train].mean()), len(fold.test)))
         fold_results.append(FoldResult(
-            fold.number, len(fold.train), len(fold.test), format_time(int(times[fold.test_start])),
-            format_time(int(times[fold.test_end])), roc_auc(y, p), brier(y, p), float(y.mean()), cut))
+            fold.number, len(fold.train), len(fold.test), format_time(fold.test_start),
+            format_time(fold.test_end), roc_auc(y, p), brier(y, p), float(y.mean()), cut))
         chosen_parts.append(fold.test)
         probability_parts.append(p)
         take_parts.append(p >= cut)
@@ -272,6 +283,7 @@ def walk_forward_evaluation(dataset: Dataset, metadata: ModelMetadata, *, folds:
     p = np.concatenate(probability_parts)
     take = np.concatenate(take_parts)
     y = dataset.y[chosen]
+    period = (splits[0].test_start, max(f.test_end for f in splits))
     climatology = np.concatenate([np.full(n, rate) for rate, n in base_rates])
     return Report(
         context={"strategy": metadata.strategy, "symbol": metadata.symbol, "market": metadata.market,
@@ -282,7 +294,7 @@ def walk_forward_evaluation(dataset: Dataset, metadata: ModelMetadata, *, folds:
         brier_baseline=brier(y, climatology),
         precision=float(y[take].mean()) if take.any() else float("nan"), taken=int(take.sum()),
         reliability=reliability(y, p),
-        without_model=backtest(dataset, chosen, execution),
-        with_model=backtest(dataset, chosen[take], execution),
+        without_model=backtest(dataset, chosen, execution, period),
+        with_model=backtest(dataset, chosen[take], execution, period),
         probabilities=p, outcomes=y,
     )

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from alphapulse.bars import Bars
 from alphapulse.errors import ConfigError
 from alphapulse.journal import Direction, Signal

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from alphapulse.errors import ConfigError
 from alphapulse.model_factor import METADATA_FILE, MODEL_FILE, Calibration, ModelFactor, ModelMetadata
-
 from alphapulse_tools.ml.walkforward import purge_split
 
 
@@ -107,7 +107,8 @@ def fit_platt(raw: np.ndarray, y: np.ndarray, iterations: int = 50) -> Calibrati
     theta = np.array([1.0, 0.0])
     ridge = 1e-3 * np.eye(2)
     for _ in range(iterations):
-        q = 1.0 / (1.0 + np.exp(-design @ theta))
+        with np.errstate(over="ignore"):
+            q = 1.0 / (1.0 + np.exp(-design @ theta))
         gradient = design.T @ (q - y) + ridge @ (theta - np.array([1.0, 0.0]))
         hessian = design.T @ (design * (q * (1 - q))[:, None]) + ridge
         step = np.linalg.solve(hessian, gradient)

@@ -1,8 +1,9 @@
 """Purged walk-forward splits with an embargo (López de Prado's purging, applied to walk-forward).
 
-Each sample is a signal with a label window ``[entry_row, exit_row]`` (bar indices, inclusive):
-its label is decided by the bars inside it. Samples are ordered by entry and split into
-``folds + 1`` contiguous blocks of equal count; each block but the first is a test fold once.
+Each sample is a signal with a label window ``[entry, exit]`` (inclusive; bar rows of one symbol,
+or bar start times in ns, which also order samples pooled from several symbols): its label is
+decided by the bars inside it. ``embargo`` is in the same unit. Samples are ordered by entry and
+split into ``folds + 1`` contiguous blocks of equal count; each block but the first is a test fold once.
 A test fold's span is ``[first entry, last exit]`` of its samples. For each fold:
 
 * **purge**: a sample whose label window overlaps the test span is never trained on;
@@ -20,12 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from alphapulse.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Fold:
-    """One test fold: sample indices to train and test on, and the test span in bar rows."""
+    """One test fold: sample indices to train and test on, and the test span (in the windows' unit)."""
 
     number: int
     train: np.ndarray
@@ -36,7 +38,8 @@ class Fold:
 
 def purged_walk_forward(entry_rows: np.ndarray, exit_rows: np.ndarray, *, folds: int = 4,
                         embargo: int = 0, min_train: int = 50, walk_forward: bool = True) -> list[Fold]:
-    """Purged walk-forward folds over samples with label windows ``[entry_rows, exit_rows]``.
+    """Purged walk-forward folds over samples with label windows ``[entry_rows, exit_rows]``
+    (any integer time unit; ``Fold.test_start``/``test_end`` are in it too).
 
     The samples are split by entry order into ``folds + 1`` blocks of equal count: the first block
     only trains, each later block is tested once. ``min_train`` is the fewest training samples a fold

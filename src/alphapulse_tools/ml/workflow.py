@@ -21,9 +21,14 @@ from alphapulse.features import FeatureSpec
 from alphapulse.intervals import interval_seconds
 from alphapulse.journal import Signal
 from alphapulse.model_factor import ModelMetadata
-
-from alphapulse_tools.ml.dataset import Dataset, build_dataset
-from alphapulse_tools.ml.evaluate import Execution, Report, break_even_threshold, walk_forward_evaluation
+from alphapulse_tools.ml.dataset import Dataset, build_dataset, pool
+from alphapulse_tools.ml.evaluate import (
+    Execution,
+    Report,
+    SymbolRules,
+    break_even_threshold,
+    walk_forward_evaluation,
+)
 from alphapulse_tools.ml.model import TrainedModel, TrainingSettings, train
 
 MARKETS = ("binance", "coinbase", "usa")
@@ -31,11 +36,12 @@ MARKETS = ("binance", "coinbase", "usa")
 
 @dataclass(frozen=True)
 class MlRequest:
-    """One ``alphapulse ml`` run. ``threshold`` None = break-even probability from training signals;
-    ``embargo`` None = the features' warm-up in bars."""
+    """One ``alphapulse ml`` run over one or several symbols (pooled: one model for all, trained and
+    tested in entry-time order across them). ``threshold`` None = break-even probability from
+    training signals; ``embargo`` None = the features' warm-up in bars."""
 
     strategy: str
-    symbol: str
+    symbols: tuple[str, ...]
     interval: str
     market: str = "binance"
     data_dir: Path = Path("data")
@@ -57,6 +63,10 @@ class MlRequest:
         if self.market not in MARKETS:
             raise ConfigError(f"--market {self.market!r} is not supported: use one of {', '.join(MARKETS)}")
         interval_seconds(self.interval)
+        if not self.symbols:
+            raise ConfigError("no --symbol given: name at least one, e.g. --symbol BTCUSDT")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ConfigError(f"--symbol repeats a symbol: {', '.join(self.symbols)}")
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ConfigError(f"--start {self.start} is after --end {self.end}")
         if not Path(self.data_dir).is_dir():
@@ -79,7 +89,6 @@ class Prepared:
     dataset: Dataset
     metadata: ModelMetadata
     execution: Execution
-    contract: ContractConfig
 
 
 def feature_spec(contract: ContractConfig, interval: str) -> FeatureSpec:
@@ -91,52 +100,60 @@ def feature_spec(contract: ContractConfig, interval: str) -> FeatureSpec:
     return FeatureSpec(patterns=tuple(contract.patterns), higher_timeframe=multiple)
 
 
-def strategy_signals(request: MlRequest, contract: ContractConfig, bars: Bars) -> list[Signal]:
+def strategy_signals(request: MlRequest, contract: ContractConfig, symbol: str, bars: Bars) -> list[Signal]:
     try:
         from alphapulse.strategies import create_strategy  # type: ignore[attr-defined]
     except ImportError:
         raise StrategyError("the strategies are not available in this installation "
                             "(alphapulse.strategies.create_strategy is missing)") from None
-    strategy = create_strategy(request.strategy, contract, symbol=request.symbol, market=request.market)
+    strategy = create_strategy(request.strategy, contract, symbol=symbol, market=request.market)
     return list(strategy.signals(bars))
 
 
 def prepare(request: MlRequest) -> Prepared:
-    """Load the bars, run the strategy and build the data set (raises AlphaPulse errors on bad input)."""
+    """Load the bars, run the strategy and build the (pooled) data set; the features follow the first
+    symbol's contract (its pattern set and higher timeframe)."""
     from alphapulse_tools.runner.backtest import load_bars, risk_sizer, symbol_rules
     from alphapulse_tools.runner.fees import fee_model_for
 
     request.check()
     contracts = load_contracts(request.config) if request.config is not None else None
-    contract = contracts.for_symbol(request.symbol) if contracts is not None \
-        else ContractConfig.defaults(request.symbol)
+    symbols = [s.upper() for s in request.symbols]
+    configs = {s: contracts.for_symbol(s) if contracts is not None else ContractConfig.defaults(s)
+               for s in symbols}
     first = request.start or date(1970, 1, 1)
     last = request.end or date(2100, 1, 1)
-    bars = load_bars(Path(request.data_dir), request.market, request.symbol, request.interval, first, last)
-    spec = feature_spec(contract, request.interval)
-    dataset = build_dataset(bars, strategy_signals(request, contract, bars), spec, horizon=request.horizon)
-    rules = symbol_rules(Path(request.data_dir), request.market, request.symbol)
-    symbol = request.symbol.upper()
+    spec = feature_spec(configs[symbols[0]], request.interval)
+    parts = []
+    rules = {}
+    for symbol in symbols:
+        bars = load_bars(Path(request.data_dir), request.market, symbol, request.interval, first, last)
+        signals = strategy_signals(request, configs[symbol], symbol, bars)
+        parts.append(build_dataset(bars, signals, spec, horizon=request.horizon))
+        found = symbol_rules(Path(request.data_dir), request.market, symbol)
+        rules[symbol] = SymbolRules(found.lot_size, found.tick_size, found.min_order_size, found.min_order_value,
+                                    configs[symbol].risk.allow_short)
+    dataset = parts[0] if len(parts) == 1 else pool(parts)
+    account = configs[symbols[0]].risk
     execution = Execution(
-        fee_model=fee_model_for(request.market), sizer=risk_sizer(contract.risk, {symbol: contract.risk}),
-        symbol=symbol, market=request.market, cash=request.cash,
-        lot_size=rules.lot_size, tick_size=rules.tick_size, min_order_size=rules.min_order_size,
-        min_order_value=rules.min_order_value, allow_short=contract.risk.allow_short)
+        fee_model=fee_model_for(request.market), market=request.market, cash=request.cash,
+        sizer=risk_sizer(account, {s: c.risk for s, c in configs.items()}), rules=rules)
     metadata = ModelMetadata(
-        spec, threshold=request.threshold or 0.5, strategy=request.strategy, symbol=request.symbol.upper(),
+        spec, threshold=request.threshold or 0.5, strategy=request.strategy, symbol=",".join(symbols),
         market=request.market, interval=request.interval, horizon=request.horizon,
         training=_training_ranges(dataset))
-    return Prepared(dataset, metadata, execution, contract)
+    return Prepared(dataset, metadata, execution)
 
 
 def _training_ranges(dataset: Dataset) -> dict[str, Any]:
-    bars = dataset.bars
-    ranges: dict[str, Any] = {"bars_start": format_time(int(bars.time[0])),
-                              "bars_end": format_time(int(bars.time[-1])), "bars": len(bars)}
+    starts = [int(b.time[0]) for b in dataset.sources]
+    ends = [int(b.time[-1]) for b in dataset.sources]
+    ranges: dict[str, Any] = {"bars_start": format_time(min(starts)), "bars_end": format_time(max(ends)),
+                              "bars": sum(len(b) for b in dataset.sources)}
     if len(dataset):
-        ranges.update(first_signal=format_time(int(dataset.signals[0].time)),
-                      last_signal=format_time(int(dataset.signals[-1].time)),
-                      last_label_bar=format_time(int(bars.time[int(dataset.exit_rows.max())])))
+        ranges.update(first_signal=format_time(int(dataset.entry_time.min())),
+                      last_signal=format_time(int(dataset.entry_time.max())),
+                      last_label_bar=format_time(int(dataset.exit_time.max())))
     return ranges
 
 
@@ -150,7 +167,7 @@ def train_model(request: MlRequest, out: Path) -> tuple[TrainedModel, Prepared]:
     prepared = prepare(request)
     data = prepared.dataset
     if len(data) < 30:
-        raise ConfigError(f"{request.symbol} {request.interval}: only {len(data)} usable signals; a model "
+        raise ConfigError(f"{','.join(request.symbols)} {request.interval}: only {len(data)} usable signals; a model "
                           "needs at least 30 - use a longer range (--start/--end) or another strategy")
     metadata = prepared.metadata
     if request.threshold is None:
@@ -160,7 +177,7 @@ def train_model(request: MlRequest, out: Path) -> tuple[TrainedModel, Prepared]:
         metadata = ModelMetadata(metadata.features, threshold=cut, strategy=metadata.strategy,
                                  symbol=metadata.symbol, market=metadata.market, interval=metadata.interval,
                                  horizon=metadata.horizon, training=metadata.training)
-    model = train(data.x, data.y, data.entry_rows, data.exit_rows, metadata, request.settings)
+    model = train(data.x, data.y, data.entry_time, data.exit_time, metadata, request.settings)
     model.save(out)
     return model, prepared
 

@@ -7,6 +7,9 @@ loaded (as many as the strategy's ``warm_up_period`` needs) so that signals can 
 bar of the range; the simulation, the equity curve and the statistics cover ``start``..``end`` only.
 When the data cannot provide the warm-up, the run stops with a :class:`StrategyError`.
 
+Configuration: ``--config``, else ``config/contracts.default.json`` when present, else the built-in
+defaults; the command line's interval replaces each contract's ``timeframe``.
+
 Trading rules per symbol come from Lean's ``symbol-properties/symbol-properties-database.csv`` in
 the data folder (lot size, price tick, minimum order: a quote-currency value on Binance, units
 elsewhere); when the file or the row is absent the documented defaults of :data:`DEFAULT_RULES`
@@ -17,6 +20,7 @@ one cash book; their quote currencies must match (the account currency).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import time as clock
@@ -50,6 +54,8 @@ from alphapulse_tools.runner.statistics import (
 )
 
 MARKETS = ("binance", "coinbase", "usa")
+#: the per-contract configuration used when no --config is given (relative to the working folder)
+DEFAULT_CONFIG = Path("config") / "contracts.default.json"
 #: trading days per year used by the statistics, per market (Lean's settings for crypto / equities)
 TRADING_DAYS = {"binance": 365, "coinbase": 365, "usa": 252}
 
@@ -145,6 +151,19 @@ def risk_sizer(account: RiskSettings, per_symbol: dict[str, RiskSettings]) -> Si
     return size
 
 
+def _at_interval(contract: ContractConfig, interval: str) -> ContractConfig:
+    """The contract traded at ``interval`` (the command line's interval wins over its timeframe)."""
+    if contract.timeframe == interval:
+        return contract
+    higher = contract.higher_timeframe
+    if higher is not None:
+        ratio = interval_seconds(higher) / interval_seconds(interval)
+        if ratio <= 1 or ratio != int(ratio):
+            raise ConfigError(f"{contract.symbol}.higher_timeframe: {higher} is not a longer whole multiple of "
+                              f"--interval {interval}; choose another interval or higher_timeframe")
+    return dataclasses.replace(contract, timeframe=interval)
+
+
 def _strategy_for(name: str, contract: ContractConfig, symbol: str, market: str):
     try:
         from alphapulse.strategies import create_strategy
@@ -192,7 +211,10 @@ def run_backtest(request: BacktestRequest, *, now: datetime | None = None) -> Ba
     check_request(request)
     timings: dict[str, float] = {}
     tick = clock.perf_counter()
-    contracts = load_contracts(request.config) if request.config is not None else None
+    config = request.config
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    contracts = load_contracts(config) if config is not None else None
     period = interval_seconds(request.interval)
     start_ns = to_ns(datetime(request.start.year, request.start.month, request.start.day, tzinfo=UTC))
     end_day = datetime(request.end.year, request.end.month, request.end.day, tzinfo=UTC)
@@ -206,8 +228,8 @@ def run_backtest(request: BacktestRequest, *, now: datetime | None = None) -> Ba
     risks: dict[str, RiskSettings] = {}
     currencies: set[str] = set()
     for symbol in request.symbols:
-        contract = (contracts.for_symbol(symbol) if contracts is not None
-                    else ContractConfig.defaults(symbol))
+        contract = _at_interval(contracts.for_symbol(symbol) if contracts is not None
+                                else ContractConfig.defaults(symbol), request.interval)
         strategy = _strategy_for(request.strategy, contract, symbol, request.market)
         warm = int(strategy.warm_up_period)
         warm_days = math.ceil((warm + 2) * period / 86_400) + (warm * 2 if request.market == "usa" else 1)
@@ -295,7 +317,7 @@ def run_backtest(request: BacktestRequest, *, now: datetime | None = None) -> Ba
                    parameters={"strategy": request.strategy, "symbols": ",".join(request.symbols),
                                "interval": request.interval, "market": request.market,
                                "cash": repr(request.cash),
-                               "config": str(request.config) if request.config else ""},
+                               "config": str(config) if config else ""},
                    started=_stamp(started), finished=_stamp(finished), log=log)
     tick = clock.perf_counter()
     with atomic_folder(folder) as work:

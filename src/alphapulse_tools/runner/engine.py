@@ -95,7 +95,13 @@ class Instrument:
 
 
 class Trade(NamedTuple):
-    """One position from entry fill to exit fill (``exit_index`` -1 when still open at the end)."""
+    """One position from entry fill to exit fill.
+
+    ``entry_index``/``exit_index`` are bar numbers in the instrument's bars (``exit_index`` -1 while
+    still open at the end); ``entry_time``/``exit_time`` the fill times (ns UTC: the close of the entry
+    bar, the close of the exit bar); prices in the quote currency; ``quantity`` in units (positive);
+    fees in the quote currency; ``exit_reason`` one of stop, target, flat, time ("" while open).
+    """
 
     symbol: str
     market: str
@@ -220,31 +226,39 @@ def round_to_tick(price: float, tick_size: float) -> float:
 
 #: search window budget (bars x candidates) of one vectorised exit-search step
 _SEARCH_BUDGET = 4_000_000
+#: windows searched for every entry candidate up front (16 + 64 + 256 bars); the search of a
+#: candidate that is taken continues from there, so untaken candidates never cost more
+PRECOMPUTE_ROUNDS = 3
 _REASONS = ("", EXIT_STOP, EXIT_TARGET, EXIT_FLAT, EXIT_TIME)
 _EXIT_ORDER_TYPES = ("", STOP_MARKET, LIMIT, MARKET, MARKET)
 
 
 def find_exits(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, entry: np.ndarray,
-               long: np.ndarray, stop: np.ndarray, target: np.ndarray, end: np.ndarray,
-               forced: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exits of positions entered at the closes of bars ``entry`` (all candidates at once).
+               long: np.ndarray, stop: np.ndarray, target: np.ndarray, end: np.ndarray, forced: np.ndarray,
+               *, first: np.ndarray | None = None,
+               rounds: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exits of positions entered at the closes of bars ``entry`` (many candidates at once).
 
     ``stop``/``target`` are the levels (±inf when absent), ``end`` the last bar a position may reach
     (its FLAT or time exit, else the last bar) and ``forced`` whether ``end`` closes it at its close.
-    Bars ``entry+1 .. end`` are searched in growing windows, vectorised over all candidates, for the
-    first whose low/high reaches a level; the stop wins when both are reached in one bar; a bar that
-    opens beyond a level fills at its open. Returns (exit bar or -1, fill price, reason code: 1 stop,
-    2 target, 3 forced at the close (the caller tells FLAT from time), 0 still open).
+    Bars ``first`` (default ``entry + 1``) .. ``end`` are searched in growing windows (16, 64, 256, ...
+    bars), vectorised over all candidates, for the first whose low/high reaches a level; the stop wins
+    when both are reached in one bar; a bar that opens beyond a level fills at its open. With
+    ``rounds``, at most that many windows are searched.
+
+    Returns (exit bar or -1, fill price, reason code: 1 stop, 2 target, 3 forced at the close (the
+    caller tells FLAT from time), 0 none, and the bar to resume the search from, -1 once decided).
     """
     n = len(close)
     m = len(entry)
     hit = np.full(m, -1, dtype=np.int64)
     below = np.where(long, stop, target)
     above = np.where(long, target, stop)
-    first = entry + 1
+    first = (entry + 1 if first is None else first).astype(np.int64, copy=True)
     todo = np.flatnonzero(first <= end)
     width = 16
-    while todo.size:
+    done = 0
+    while todo.size and (rounds is None or done < rounds):
         width = max(1, min(width, _SEARCH_BUDGET // todo.size))
         bars = first[todo, None] + np.arange(width)[None, :]
         inside = bars <= end[todo, None]
@@ -257,6 +271,10 @@ def find_exits(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.n
         todo = todo[more]
         first[todo] += width
         width *= 4
+        done += 1
+    resume = np.full(m, -1, dtype=np.int64)
+    resume[todo] = first[todo]
+    decided = resume < 0
     reason = np.zeros(m, dtype=np.int8)
     price = np.zeros(m)
     j = np.maximum(hit, 0)
@@ -267,11 +285,11 @@ def find_exits(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.n
     price = np.where(target_hit, np.where(long, np.maximum(o, target), np.minimum(o, target)), price)
     reason[stop_hit] = 1
     reason[target_hit] = 2
-    closing = (hit < 0) & forced
+    closing = (hit < 0) & forced & decided
     hit = np.where(closing, end, hit)
     price = np.where(closing, close[np.minimum(end, n - 1)], price)
     reason[closing] = 3
-    return hit, price, reason
+    return hit, price, reason, resume
 
 
 class _Book:
@@ -320,9 +338,13 @@ class _Book:
         end = np.where(by_time, time_end, flat_end)
         forced = end >= 0
         end = np.where(forced, end, n - 1)
-        exit_bar, exit_price, reason = find_exits(bars.open, bars.high, bars.low, bars.close, entry, long,
-                                                  stop, target, end, forced)
+        # every candidate's first PRECOMPUTE_ROUNDS windows at once; the rest when it is taken
+        exit_bar, exit_price, reason, resume = find_exits(
+            bars.open, bars.high, bars.low, bars.close, entry, long, stop, target, end, forced,
+            rounds=PRECOMPUTE_ROUNDS)
         reason = np.where((reason == 3) & by_time, 4, reason)
+        self._search = (bars, entry, long, stop, target, end, forced, by_time)
+        self.resume: list[int] = resume.tolist()
         self.stops, self.targets = stops, targets
         self.entry_price: list[float] = bars.close[entry].tolist()
         self.entry_time: list[int] = self.close_time[entry].tolist()
@@ -333,6 +355,20 @@ class _Book:
         self.exit_price: list[float] = exit_price.tolist()
         self.reason: list[int] = reason.tolist()
         self.cursor = 0
+
+    def resolve(self, k: int) -> None:
+        """Finish the exit search of candidate ``k`` (started by the precomputation)."""
+        bars, entry, long, stop, target, end, forced, by_time = self._search
+        pick = slice(k, k + 1)
+        exit_bar, exit_price, reason, _ = find_exits(
+            bars.open, bars.high, bars.low, bars.close, entry[pick], long[pick], stop[pick], target[pick],
+            end[pick], forced[pick], first=np.array([self.resume[k]], dtype=np.int64))
+        code = int(reason[0])
+        self.exit_bar[k] = int(exit_bar[0])
+        self.exit_price[k] = float(exit_price[0])
+        self.reason[k] = 4 if code == 3 and bool(by_time[k]) else code
+        self.exit_time[k] = int(self.close_time[self.exit_bar[k]]) if self.exit_bar[k] >= 0 else 0
+        self.resume[k] = -1
 
     def next_entry(self, not_before: int) -> int | None:
         """The first entry candidate (its number) at or after bar ``not_before``."""
@@ -441,6 +477,8 @@ def _enter(book: _Book, k: int, cash: float, open_trades: dict[int, Trade], book
     if direction == Direction.LONG and quantity * price + fee > cash + 1e-9:
         return None, (f"insufficient buying power: {quantity} units cost {quantity * price + fee:.2f} "
                       f"{inst.quote_currency}, cash is {cash:.2f}"), equity
+    if book.resume[k] >= 0:
+        book.resolve(k)
     exit_index = book.exit_bar[k]
     code = book.reason[k]
     exit_price = book.exit_price[k]
@@ -458,10 +496,11 @@ def _orders_of(trade: Trade, first_id: int) -> list[Order]:
     sign = int(trade.direction)
     q = trade.quantity
     sid = trade.signal.id
-    common = {"symbol": trade.symbol, "market": trade.market, "signal_id": sid}
+    symbol, market = trade.symbol, trade.market
     result = [Order(id=first_id, type=MARKET, quantity=sign * q, time=trade.entry_time, status="filled",
                     fill_time=trade.entry_time, fill_price=trade.entry_price, fee=trade.entry_fee,
-                    tag=f"entry {trade.signal.direction.label}", **common)]
+                    tag=f"entry {trade.signal.direction.label}", symbol=symbol, market=market,
+                    signal_id=sid)]
     next_id = first_id + 1
     closed = trade.is_closed
     for order_type, level in ((STOP_MARKET, trade.stop), (LIMIT, trade.target)):
@@ -478,12 +517,14 @@ def _orders_of(trade: Trade, first_id: int) -> list[Order]:
             stop_price=level if order_type == STOP_MARKET else None,
             limit_price=level if order_type == LIMIT else None,
             tag="stop" if order_type == STOP_MARKET else "target",
-            cancel_time=trade.exit_time if closed and not filled else 0, **common))
+            cancel_time=trade.exit_time if closed and not filled else 0, symbol=symbol, market=market,
+            signal_id=sid))
         next_id += 1
     if closed and trade.exit_reason in (EXIT_FLAT, EXIT_TIME):
         result.append(Order(id=next_id, type=MARKET, quantity=-sign * q, time=trade.exit_time,
                             status="filled", fill_time=trade.exit_time, fill_price=trade.exit_price,
-                            fee=trade.exit_fee, tag=f"exit {trade.exit_reason}", **common))
+                            fee=trade.exit_fee, tag=f"exit {trade.exit_reason}", symbol=symbol,
+                            market=market, signal_id=sid))
     return result
 
 

@@ -23,9 +23,7 @@ from pathlib import Path
 from alphapulse.config import ContractConfig, load_contracts
 from alphapulse.errors import AlphaPulseError, ConfigError
 from alphapulse.intervals import interval_seconds
-from alphapulse_tools.runner.backtest import BacktestOutcome, BacktestRequest, run_backtest
-
-DEFAULT_CONFIG = Path("config") / "contracts.default.json"
+from alphapulse_tools.runner.backtest import DEFAULT_CONFIG, BacktestOutcome, BacktestRequest, run_backtest
 
 
 def run_main_job(*, data_dir: Path = Path("data"), out: Path | None = None, symbol: str = "BTCUSDT",
@@ -71,7 +69,9 @@ def _date(text: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/main", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/main",
+        description="The main job: download (cached) a year of BTCUSDT 1h, backtest it, write the report.")
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--symbol", default="BTCUSDT")

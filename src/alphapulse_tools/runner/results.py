@@ -226,7 +226,7 @@ def charts(result: SimulationResult, daily: DailySeries, benchmark: DailySeries 
 
 
 def _money(value: float) -> str:
-    sign = "-" if value < 0 else ""
+    sign = "-" if round(value, 2) < 0 else ""
     return f"{sign}${abs(value):,.2f}"
 
 
@@ -293,4 +293,4 @@ def write_results(folder: Path, info: RunInfo, result: SimulationResult, statist
 
 
 def _dump(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, allow_nan=False), encoding="utf-8")
+    path.write_text(json.dumps(data, separators=(",", ":"), allow_nan=False), encoding="utf-8")

@@ -34,10 +34,17 @@ def connect(url: str) -> psycopg.Connection:
     """
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    except (psycopg.Error, psycopg.ProgrammingError) as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(f"cannot connect to the database at {redact(url)}: {detail}") from None
+    except psycopg.ProgrammingError as exc:  # the URL itself is malformed
+        raise ConfigError(f"--database-url {redact(url)} is not a PostgreSQL URL ({_first_line(exc)}); "
+                          "expected postgresql://user@host:5432/database") from None
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to the database at {redact(url)}: {_first_line(exc)}") from None
     row = conn.execute("SELECT version()").fetchone()
     if row is not None and "emscripten" in str(row[0]).lower():
         conn.prepare_threshold = None
     return conn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -81,6 +81,8 @@ class RunExport:
     def __str__(self) -> str:
         if self.error:
             return f"FAILED {self.source}: {self.error} (nothing of this run was stored)"
+        if self.run_id is None:
+            return f"nothing new in {self.source}"
         counts = ", ".join(f"{self.inserted.get(t, 0)}/{n} {t}" for t, n in self.read.items() if n)
         return (f"stored {self.kind} run {self.algorithm!r} (id {self.run_id}) from {self.source}: "
                 f"{counts or 'no rows'} new")
@@ -169,19 +171,23 @@ def export_journal_folder(conn: psycopg.Connection, folder: Path, *, mode: Store
     resolved = folder.resolve()
     paths = [resolved / name for name in JOURNAL_FILES]
 
-    def read_new() -> tuple[RunSource, list[JournalChunk]]:
+    def read_new() -> tuple[RunSource, list[JournalChunk], bool]:
         offsets = _offsets(conn, paths)
         chunks = [read_journal_chunk(path, *offsets.get(str(path), (0, ""))) for path in paths
                   if path.is_file()]
+        moved = any(chunk.end != offsets.get(str(chunk.path), (0, ""))[0] for chunk in chunks)
         return journal_run(resolved, [s for c in chunks for s in c.signals],
-                           [f for c in chunks for f in c.fills]), chunks
+                           [f for c in chunks for f in c.fills]), chunks, moved
 
     try:
+        source, _, moved = read_new()
+        if not moved:  # nothing written since the last export: no transaction at all
+            return RunExport(folder, source.run_key, source.algorithm, source.kind)
         if mode is StoreMode.PLAIN:
-            prepare_partitions(conn, partition_years(read_new()[0]))
+            prepare_partitions(conn, partition_years(source))
         with conn.transaction():
             _lock_run(conn, journal_run(resolved, [], []).run_key, mode)
-            source, chunks = read_new()  # again, under the lock: another exporter may have moved on
+            source, chunks, _ = read_new()  # again, under the lock: another exporter may have moved on
             run_id, inserted, read = store_run(conn, source, use_copy=use_copy)
             conn.cursor().executemany(
                 "INSERT INTO follow_offsets (path, run_id, byte_offset, tail_digest) VALUES (%s, %s, %s, %s) "

@@ -29,16 +29,21 @@ from alphapulse_tools.store.readers import discover, is_journal_folder
 @dataclass(frozen=True, slots=True)
 class FollowSettings:
     """``poll_seconds``: pause between polls (0.05..3600); ``max_seconds``: stop after this long
-    (None: until interrupted); ``once``: one poll only; ``use_copy`` None: chosen by the server."""
+    (None: until interrupted); ``once``: one poll only; ``use_copy`` None: chosen by the server;
+    ``refresh_seconds``: the daily rollups are refreshed at most this often while new rows arrive,
+    and once more when following stops."""
 
     poll_seconds: float = 1.0
     max_seconds: float | None = None
     once: bool = False
     use_copy: bool | None = None
+    refresh_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0.05 <= self.poll_seconds <= 3600:
             raise ConfigError(f"poll interval {self.poll_seconds} s is outside 0.05..3600 s")
+        if self.refresh_seconds < 0:
+            raise ConfigError(f"rollup refresh interval must not be negative, got {self.refresh_seconds}")
         if self.max_seconds is not None and self.max_seconds < 0:
             raise ConfigError(f"--max-seconds must not be negative, got {self.max_seconds}")
 
@@ -69,24 +74,27 @@ def follow(conn: psycopg.Connection, path: Path, settings: FollowSettings = Foll
     """
     mode = require_schema(conn)
     use_copy = copy_supported(conn) if settings.use_copy is None else settings.use_copy
-    started = time.monotonic()
+    started = last_refresh = time.monotonic()
     polls = 0
+    pending = False  # rows stored since the rollups were last refreshed
     while True:
         results = [export_journal_folder(conn, folder, mode=mode, use_copy=use_copy)
                    for folder in journal_folders(path)]
         polls += 1
         failed = [r for r in results if not r.ok]
         stored = [r for r in results if r.ok and any(r.inserted.values())]
-        if stored:
-            refresh_rollups(conn, mode)
+        pending = pending or bool(stored)
         if on_poll is not None and (stored or failed):
             on_poll(stored + failed)
+        elapsed = time.monotonic() - started
+        stopping = bool(failed) or settings.once or (should_stop is not None and should_stop()) or (
+            settings.max_seconds is not None and elapsed >= settings.max_seconds)
+        if pending and (stopping or time.monotonic() - last_refresh >= settings.refresh_seconds):
+            refresh_rollups(conn, mode)
+            pending, last_refresh = False, time.monotonic()
         if failed:
             raise StoreError("; ".join(f"{r.source}: {r.error}" for r in failed))
-        if settings.once or (should_stop is not None and should_stop()):
-            return polls
-        elapsed = time.monotonic() - started
-        if settings.max_seconds is not None and elapsed >= settings.max_seconds:
+        if stopping:
             return polls
         pause = settings.poll_seconds
         if settings.max_seconds is not None:

@@ -129,11 +129,13 @@ def _walk(folder: Path, depth: int) -> Iterator[Path]:
 
 
 def result_file(folder: Path) -> Path | None:
-    """The main ``<id>.json`` of a result folder: the one with an ``<id>-order-events.json`` beside it."""
-    for events in sorted(folder.glob("*-order-events.json")):
-        main = folder / (events.name.removesuffix("-order-events.json") + ".json")
-        if main.is_file():
-            return main
+    """The main ``<id>.json`` of a result folder: the one with an ``<id>-order-events.json`` (or,
+    from a run that wrote no order events, an ``<id>-summary.json``) beside it."""
+    for suffix in ("-order-events.json", "-summary.json"):
+        for companion in sorted(folder.glob(f"*{suffix}")):
+            main = folder / (companion.name.removesuffix(suffix) + ".json")
+            if main.is_file():
+                return main
     return None
 
 
@@ -166,7 +168,7 @@ def read_result_folder(folder: Path, main: Path | None = None) -> RunSource:
     signals = _read_signals(folder / SIGNALS_FILE)
     algorithm = str(configuration.get("name") or (signals[0].strategy if signals else "") or result_id)
     events_file = folder / f"{result_id}-order-events.json"
-    events = _read_order_events(events_file)
+    events = _read_order_events(events_file) if events_file.is_file() else []
     orders = _object(result.get("orders"), main, "orders")
     if (folder / FILLS_FILE).is_file():
         fills = _read_fills(folder / FILLS_FILE)
