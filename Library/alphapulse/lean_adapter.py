@@ -211,7 +211,8 @@ class LeanStrategyRunner:
             book.properties[ticker] = properties
             strategy_object = (TradingViewFollower(contract, symbol=ticker, market=market)
                                if strategy == TradingViewFollower.name
-                               else create_strategy(strategy, contract, symbol=ticker, market=market))
+                               else create_strategy(strategy, contract, symbol=ticker, market=market,
+                                                    factors=self._model_factors(contract)))
             trader = SymbolTrader(strategy_object, book, ticker, properties, period=seconds)
             data = SymbolData(security.symbol, ticker, market, contract, trader, zone)
             self.by_symbol[security.symbol] = data
@@ -220,6 +221,24 @@ class LeanStrategyRunner:
             warm_up = max(warm_up, warm_up_days(strategy_object.warm_up_period, seconds, market))
         # the same history the local runner loads before the start (alphapulse.intervals.warm_up_days)
         algorithm.set_warm_up(timedelta(days=warm_up))
+
+    def _model_factors(self, contract: ContractConfig) -> list[Any] | None:
+        """The contract's model, read from the ObjectStore: ``model.path`` names the folder of keys
+        holding ``model.keras`` and ``model.json`` (upload them with ``lean object-store set`` or
+        ``object_store.save_bytes``). None when the contract has no model."""
+        if contract.model is None:
+            return None
+        from alphapulse.model_factor import ModelFactor
+
+        store = self.algorithm.object_store
+        folder = contract.model.path.strip("/")
+        for key in (f"{folder}/model.keras", f"{folder}/model.json"):
+            if not store.contains_key(key):
+                raise ConfigError(f"{contract.symbol}.model.path: the ObjectStore has no key {key!r}; "
+                                  "upload the model folder written by `alphapulse ml train`")
+        return [ModelFactor.from_object_store(store.get_file_path(f"{folder}/model.keras"),
+                                              store.get_file_path(f"{folder}/model.json"),
+                                              weight=contract.model.weight)]
 
     def symbol_data(self, ticker: str) -> SymbolData | None:
         """The state of ``ticker`` (upper case), if it is traded."""

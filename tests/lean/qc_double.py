@@ -160,12 +160,21 @@ class Portfolio:
 
 
 class ObjectStore:
+    """Texts saved by the algorithm (``saved``) and files placed by the test under ``files``."""
+
     def __init__(self) -> None:
         self.saved: dict[str, str] = {}
+        self.files: dict[str, Path] = {}
 
     def save(self, key: str, text: str) -> bool:
         self.saved[key] = text
         return True
+
+    def contains_key(self, key: str) -> bool:
+        return key in self.saved or key in self.files
+
+    def get_file_path(self, key: str) -> str:
+        return str(self.files[key])
 
 
 @dataclass
@@ -458,10 +467,12 @@ def load_algorithm(main_py: Path) -> type:
 
 def run_algorithm(main_py: Path, parameters: dict[str, str], bars_by_symbol: dict[str, Bars],
                   *, properties: dict[str, SymbolPropertiesDouble] | None = None,
-                  fee: Callable[[float, float, str], float] | None = None, zone: str = "UTC") -> QCAlgorithm:
+                  fee: Callable[[float, float, str], float] | None = None, zone: str = "UTC",
+                  object_store_files: dict[str, Path] | None = None) -> QCAlgorithm:
     """Create the algorithm, run ``initialize`` and replay the bars; returns the recorded double."""
     cls = load_algorithm(main_py)
     algorithm = cls()
+    algorithm.object_store.files.update(object_store_files or {})
     algorithm.parameters = dict(parameters)
     algorithm.symbol_properties = dict(properties or {})
     if fee is not None:
