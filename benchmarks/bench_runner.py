@@ -1,9 +1,11 @@
 """Local runner benchmarks (run by hand: ``.venv/bin/python benchmarks/bench_runner.py``).
 
-Prints medians and the ratios measured in the same run:
+Prints medians (CPU time of this single-threaded process, the measured things called in turn, so
+the load of a shared machine hits them alike) and the ratios measured in the same run:
 
 * P2  end-to-end bars/s of a backtest (load Lean files, signals, simulation, statistics; no report)
-  divided by the bars/s of a raw TA-Lib scan of all 61 candlestick patterns on the same 1M bars;
+  divided by the bars/s of a raw TA-Lib scan of all 61 candlestick patterns on the same 1M bars,
+  cold (the data folder's parsed-file cache removed first) and warm (the cache in place);
 * P2b simulation speed against backtesting.py (``trade_on_close=True``) replaying the same signals,
   with the trade lists checked equal; vectorbt when it is importable;
 * P6  the main job (``scripts/main``) on one year of 1h bars from a loopback mirror: cold (empty data
@@ -16,6 +18,7 @@ close, volume) from ``../shared/data``, drawn with replacement and chained into 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,16 +37,30 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("ALPHAPULSE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 from alphapulse.bars import Bars  # noqa: E402
-from alphapulse.lean_data import read_trade_bars  # noqa: E402
+from alphapulse.lean_data import CACHE_FOLDER, read_trade_bars  # noqa: E402
 
 
 def median(fn, runs: int = 3) -> tuple[float, object]:
+    """Median CPU time of ``runs`` calls (everything measured runs on one thread, so CPU time is
+    the wall time without the other processes of a shared machine) and the last result."""
     times, result = [], None
     for _ in range(runs):
-        start = time.perf_counter()
+        start = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times), result
+
+
+def alternated(named: dict[str, object], runs: int = 3) -> dict[str, tuple[float, object]]:
+    """:func:`median` of each function, the functions called in turn in every round (so that a
+    change of load on a shared machine hits them alike)."""
+    times: dict[str, list[float]] = {name: [] for name in named}
+    results: dict[str, object] = {}
+    for _ in range(runs):
+        for name, fn in named.items():
+            spent, results[name] = median(fn, 1)  # type: ignore[operator]
+            times[name].append(spent)
+    return {name: (statistics.median(times[name]), results[name]) for name in named}
 
 
 def shaped_bars(source: Bars, n: int, period: int, first: datetime, seed: int = 7) -> Bars:
@@ -130,21 +147,30 @@ def p2(n: int = 1_000_000) -> None:
             last = datetime.fromtimestamp(int(bars.time[-1]) // 10**9, tz=UTC).date()
             request = BacktestRequest(strategy=strategy, symbols=("BTCUSDT",), interval=interval,
                                       start=first, end=last, data_dir=data, report=False)
-            t_load, _ = median(lambda data=data, resolution=resolution: read_trade_bars(
-                data, "binance", "BTCUSDT", resolution))
-            t_signals, _ = median(lambda core=core, loaded=loaded: core.signals(loaded))
-            t_scan, _ = median(scan)
-            t_all, outcome = median(lambda request=request: run_backtest(request))
-        assert outcome is not None
+            def cold(request=request, data=data) -> object:
+                shutil.rmtree(data / CACHE_FOLDER, ignore_errors=True)  # no parsed-file cache yet
+                return run_backtest(request)
+
+            measured = alternated({
+                "scan": scan,
+                "read": lambda data=data, resolution=resolution: read_trade_bars(
+                    data, "binance", "BTCUSDT", resolution),
+                "signals": lambda core=core, loaded=loaded: core.signals(loaded),
+                "cold": cold,
+                "warm": lambda request=request: run_backtest(request),  # the cache written by cold
+            })
+        t_scan, t_read, t_signals = (measured[k][0] for k in ("scan", "read", "signals"))
+        (t_cold, _), (t_warm, outcome) = measured["cold"], measured["warm"]
         timings = outcome.timings  # type: ignore[attr-defined]
         trades = len(outcome.result.trades)  # type: ignore[attr-defined]
-        print(f"\nP2  end to end on {n:,} bars ({label}; {strategy}, {trades} trades)")
-        print(f"  TA-Lib 61-pattern scan          {t_scan:7.3f} s  {n / t_scan / 1e6:6.2f} M bars/s")
-        print(f"  runner end to end (no report)   {t_all:7.3f} s  {n / t_all / 1e6:6.2f} M bars/s")
-        print(f"    of which: Lean files read {t_load:.3f} s, strategy.signals {t_signals:.3f} s (medians)")
+        print(f"\nP2  end to end on {n:,} bars ({label}; {strategy}, {trades} trades; CPU s, medians)")
+        print(f"  TA-Lib 61-pattern scan            {t_scan:7.3f} s  {n / t_scan / 1e6:6.2f} M bars/s")
+        print(f"  runner, cold (no parsed cache)    {t_cold:7.3f} s  {n / t_cold / 1e6:6.2f} M bars/s")
+        print(f"  runner, warm (parsed cache)       {t_warm:7.3f} s  {n / t_warm / 1e6:6.2f} M bars/s")
+        print(f"    Lean files read without cache {t_read:.3f} s, strategy.signals {t_signals:.3f} s")
         for key, value in timings.items():
-            print(f"    {key:<28} {value:7.3f} s (last run)")
-        print(f"  ratio runner / TA-Lib scan: {t_scan / t_all:.2f}  (goal >= 0.7)")
+            print(f"    warm {key:<23} {value:7.3f} s (wall, last run)")
+        print(f"  ratio runner / TA-Lib scan: warm {t_scan / t_warm:.2f}, cold {t_scan / t_cold:.2f}  (goal >= 0.7)")
 
 
 def p2b(n: int = 200_000) -> None:

@@ -35,6 +35,12 @@ Exactness: every window statistic is recomputed from its window in one fixed ord
 (no running sums, no recursive smoothing), so :func:`confidence` (vectorised) and
 :class:`ConfidenceTracker` (one bar at a time) give bit-identical results from the first bar on,
 and a result never changes when later bars are added.
+
+Cost (batch): :func:`occurrence_confidence` computes the bar context block by block (each block
+from the bars its windows and barriers reach, so the numbers are those of the whole history) and
+then works only on the bars where each pattern fires; :func:`confidence` spreads the same numbers
+into NaN-filled full-length columns (8 bytes per bar and pattern), which costs more than the
+computation itself on long histories — prefer the sparse form there.
 """
 
 from __future__ import annotations
@@ -103,10 +109,6 @@ class ConfidenceSettings:
 
 # -- shared formulas (scalar and vector forms use the same operations in the same order) -----------
 
-def _squash(x: np.ndarray) -> np.ndarray:
-    return 0.5 + 0.5 * (x / (1.0 + np.abs(x)))
-
-
 def _blocks(width: int) -> list[int]:
     """``width`` as descending powers of two (14 -> [8, 4, 2])."""
     return [1 << bit for bit in range(width.bit_length() - 1, -1, -1) if width >> bit & 1]
@@ -118,9 +120,11 @@ def _window_sums(x: np.ndarray, width: int) -> np.ndarray:
     summed pairwise, the block sums added left to right — :func:`_tree_sum` does the same on one
     window, so batch and streaming agree bit for bit. About log2(width) passes over ``x``."""
     n = len(x)
-    out = np.full(n, np.nan)
+    out = np.empty(n)
     if n < width:
+        out.fill(np.nan)
         return out
+    out[: width - 1] = np.nan
     windows = n - width + 1
     levels = {1: x}  # levels[s][i]: pairwise sum of x[i : i + s]
     span = 1
@@ -128,14 +132,13 @@ def _window_sums(x: np.ndarray, width: int) -> np.ndarray:
         below = levels[span]
         levels[2 * span] = below[:-span] + below[span:]
         span *= 2
-    total: np.ndarray | None = None
-    offset = 0
-    for size in _blocks(width):
-        part = levels[size][offset: offset + windows]
-        total = part.copy() if total is None else total + part
+    blocks = _blocks(width)
+    total = out[width - 1:]
+    total[:] = levels[blocks[0]][:windows]
+    offset = blocks[0]
+    for size in blocks[1:]:
+        np.add(total, levels[size][offset: offset + windows], out=total)
         offset += size
-    assert total is not None
-    out[width - 1:] = total
     return out
 
 
@@ -158,20 +161,26 @@ def _window_extreme(x: np.ndarray, width: int, pick: np.ufunc) -> np.ndarray:
     Doubling: extremes over 1, 2, 4, ... values, then two overlapping powers of two cover any
     width — about log2(width) passes, and exact (min/max do not round)."""
     n = len(x)
-    out = np.full(n, np.nan)
+    out = np.empty(n)
     if n < width:
+        out.fill(np.nan)
         return out
+    out[: width - 1] = np.nan
     span, level = 1, x
     while 2 * span <= width:
         level = pick(level[span:], level[:-span])  # level[i] covers x[i .. i + 2*span - 1]
         span *= 2
     rest = width - span
-    out[width - 1:] = pick(level[rest:], level[: len(level) - rest]) if rest else level
+    if rest:
+        pick(level[rest:], level[: len(level) - rest], out=out[width - 1:])
+    else:
+        out[width - 1:] = level
     return out
 
 
 def _lag(x: np.ndarray, k: int) -> np.ndarray:
-    out = np.full(len(x), np.nan)
+    out = np.empty(len(x))
+    out[:k] = np.nan
     if k < len(x):
         out[k:] = x[: len(x) - k]
     return out
@@ -188,116 +197,184 @@ class _Context:
     rsi_high: np.ndarray
     low_distance: np.ndarray  # |lowest recent low - support| / atr
     high_distance: np.ndarray
-    first_up: np.ndarray  # bars until the upper barrier is touched (barrier_bars + 1: never)
-    first_down: np.ndarray
+    won_up: np.ndarray  # the upper barrier was touched strictly before the lower one
+    won_down: np.ndarray
     resolved_at: np.ndarray  # bar index where the outcome is known (n or more: unresolved)
 
 
-def _context(bars: Bars, s: ConfidenceSettings) -> _Context:
-    h, lo, c, v = bars.high, bars.low, bars.close, bars.volume
+def _context(h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, s: ConfidenceSettings) -> _Context:
+    """The context of bars given as columns (the first bar has no history)."""
     n = len(c)
-    previous_close = _lag(c, 1)
     true_range = h - lo
     if n > 1:
-        up_gap = np.abs(h[1:] - previous_close[1:])
-        down_gap = np.abs(lo[1:] - previous_close[1:])
-        true_range[1:] = np.where(up_gap > true_range[1:], up_gap, true_range[1:])
-        true_range[1:] = np.where(down_gap > true_range[1:], down_gap, true_range[1:])
-    atr = _window_sums(true_range, s.atr_bars) / s.atr_bars
+        tail = true_range[1:]
+        gap = h[1:] - c[:-1]
+        np.maximum(tail, np.abs(gap, out=gap), out=tail)
+        np.subtract(lo[1:], c[:-1], out=gap)
+        np.maximum(tail, np.abs(gap, out=gap), out=tail)
+    atr = _window_sums(true_range, s.atr_bars)
+    atr /= s.atr_bars
     root = math.sqrt(s.trend_bars)
-    move = (_lag(c, 1) - _lag(c, 1 + s.trend_bars)) / (_lag(atr, 1) * root)
+    move = np.empty(n)
+    lead = min(n, s.trend_bars + 1)
+    move[:lead] = np.nan
+    if n > lead:
+        scale = atr[s.trend_bars: n - 1] * root
+        np.subtract(c[s.trend_bars: n - 1], c[: n - 1 - s.trend_bars], out=move[lead:])
+        with np.errstate(divide="ignore", invalid="ignore"):  # a flat ATR: +-inf or NaN (neutral)
+            np.divide(move[lead:], scale, out=move[lead:])
 
-    mean_volume = _lag(_window_sums(v, s.volume_bars), 1) / s.volume_bars
+    mean_volume = _lag(_window_sums(v, s.volume_bars), 1)
+    mean_volume /= s.volume_bars
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v / mean_volume
         volume_term = ratio / (1.0 + ratio)
-    volume_term = np.where(mean_volume == 0, np.where(v > 0, 1.0, NEUTRAL), volume_term)
+    idle = mean_volume == 0
+    if idle.any():
+        volume_term[idle] = np.where(v[idle] > 0, 1.0, NEUTRAL)
 
-    change = c - previous_close
-    gains = np.where(change > 0, change, 0.0)
-    losses = np.where(change < 0, -change, 0.0)
-    gain_sum = _window_sums(gains[1:], s.rsi_period) if n > 1 else np.empty(0)
-    loss_sum = _window_sums(losses[1:], s.rsi_period) if n > 1 else np.empty(0)
-    rsi = np.full(n, np.nan)
+    rsi = np.empty(n)
+    rsi[:1] = np.nan
     if n > 1:
-        both = gain_sum + loss_sum
+        change = c[1:] - c[:-1]
+        gains = np.where(change > 0, change, 0.0)
+        losses = np.where(change < 0, -change, 0.0)
+        gain_sum = _window_sums(gains, s.rsi_period)
+        both = _window_sums(losses, s.rsi_period)
+        both += gain_sum
         with np.errstate(divide="ignore", invalid="ignore"):
-            rsi[1:] = np.where(both == 0, 50.0, 100.0 * gain_sum / both)
+            gain_sum *= 100.0
+            gain_sum /= both
+        gain_sum[both == 0] = 50.0
+        rsi[1:] = gain_sum
     rsi_low = _window_extreme(rsi, s.rsi_bars, np.minimum)
     rsi_high = _window_extreme(rsi, s.rsi_bars, np.maximum)
 
-    recent_low = _window_extreme(lo, s.pattern_bars, np.minimum)
-    recent_high = _window_extreme(h, s.pattern_bars, np.maximum)
-    support = _lag(_window_extreme(lo, s.level_bars, np.minimum), s.pattern_bars)
-    resistance = _lag(_window_extreme(h, s.level_bars, np.maximum), s.pattern_bars)
-    low_distance = np.abs(recent_low - support) / atr
-    high_distance = np.abs(recent_high - resistance) / atr
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low_distance = _window_extreme(lo, s.pattern_bars, np.minimum)
+        low_distance -= _lag(_window_extreme(lo, s.level_bars, np.minimum), s.pattern_bars)
+        np.abs(low_distance, out=low_distance)
+        low_distance /= atr
+        high_distance = _window_extreme(h, s.pattern_bars, np.maximum)
+        high_distance -= _lag(_window_extreme(h, s.level_bars, np.maximum), s.pattern_bars)
+        np.abs(high_distance, out=high_distance)
+        high_distance /= atr
 
-    first_up, first_down, resolved_at = _barriers(h, lo, c, atr, s)
+    won_up, won_down, resolved_at = _barriers(h, lo, c, atr, s)
     return _Context(atr, move, volume_term, rsi_low, rsi_high, low_distance, high_distance,
-                    first_up, first_down, resolved_at)
+                    won_up, won_down, resolved_at)
+
+
+#: bars per block of the barrier search (its work arrays stay in the CPU cache)
+_BARRIER_BLOCK = 1 << 17
 
 
 def _barriers(h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray,
               s: ConfidenceSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Triple-barrier outcome of every bar: which barrier was touched first (``won_up`` /
+    ``won_down``; neither when both are touched in one bar or none in time) and the bar where
+    that is known (``resolved_at``). Each block of bars is compared with the bars 1, 2, ...
+    ``barrier_bars`` ahead; a bar's outcome is fixed at its first touch."""
     n, limit = len(c), s.barrier_bars
     width = s.barrier_atr * atr
     upper = c + width
     lower = c - width
-    never = limit + 1
-    kind = np.int16 if never < 2**15 else np.int64
-    first_up = np.full(n, never, dtype=kind)
-    first_down = np.full(n, never, dtype=kind)
-    # from the farthest bar back to the next one: the nearest touch is written last
-    for k in range(min(limit, n - 1), 0, -1):
-        np.copyto(first_up[: n - k], k, where=h[k:] >= upper[: n - k], casting="unsafe")
-        np.copyto(first_down[: n - k], k, where=lo[k:] <= lower[: n - k], casting="unsafe")
-    first = np.minimum(first_up, first_down).astype(np.int64)
-    resolved_at = np.arange(n) + np.where(first == never, limit, first)
-    return first_up, first_down, resolved_at
-
-
-def _neutral(x: np.ndarray) -> np.ndarray:
-    return np.where(np.isnan(x), NEUTRAL, x)
+    pending = ~np.isnan(atr)  # a NaN barrier is never touched
+    # per bar: 0 while untouched, else 4 * steps + 1 + (up touched) - (down touched)
+    kind = np.int16 if 4 * limit + 2 < 2**15 else np.int64
+    outcome = np.zeros(n, dtype=kind)
+    size = max(1, min(n, _BARRIER_BLOCK))
+    up = np.empty(size, dtype=bool)
+    down = np.empty(size, dtype=bool)
+    hit = np.empty(size, dtype=bool)
+    code = np.empty(size, dtype=kind)
+    for a in range(0, n, size):
+        b = min(n, a + size)
+        for k in range(1, limit + 1):
+            m = min(b, n - k) - a  # bars of the block with a bar k steps ahead
+            if m <= 0:
+                break
+            u, dn, touched, open_, now = up[:m], down[:m], hit[:m], pending[a: a + m], code[:m]
+            np.greater_equal(h[a + k: a + k + m], upper[a: a + m], out=u)
+            np.less_equal(lo[a + k: a + k + m], lower[a: a + m], out=dn)
+            np.logical_or(u, dn, out=touched)
+            touched &= open_
+            np.subtract(u, dn, out=now, dtype=kind)
+            now += 4 * k + 1
+            np.copyto(outcome[a: a + m], now, where=touched)
+            open_ ^= touched
+    untouched = outcome == 0
+    steps = outcome >> 2
+    steps[untouched] = limit
+    resolved_at = np.arange(n, dtype=np.int64)
+    resolved_at += steps
+    outcome &= 3
+    won_down = outcome == 0
+    won_down &= ~untouched
+    return outcome == 2, won_down, resolved_at
 
 
 @dataclass(frozen=True)
 class _Partials:
     """Per bar, the weighted sum of the four context terms for each way of reading a pattern:
-    ``(((trend + volume) + rsi) + level)``, each term times its weight, added in that order."""
+    ``(((trend + volume) + rsi) + level)``, each term times its weight, added in that order.
+    ``reversal`` and ``continuation`` hold two columns per bar, ``[:, 0]`` for a bearish and
+    ``[:, 1]`` for a bullish pattern (so ``table.ravel()[2 * i + bullish]`` picks one)."""
 
-    reversal: dict[int, np.ndarray]  # direction -> partial score
-    continuation: dict[int, np.ndarray]
-    indecision: np.ndarray  # direction -sign(move), neutral when unknown
-    indecision_direction: np.ndarray
-    countable: np.ndarray  # occurrence outcome known and usable (atr known, settled in the data)
-    won: dict[int, np.ndarray]  # direction -> barrier in that direction touched first
+    reversal: np.ndarray
+    continuation: np.ndarray
+    weighted_volume: np.ndarray  # volume term times its weight (the neutral reading needs it)
+    indecision_direction: np.ndarray  # -sign(move): +1, -1, or 0 when the move is unknown
+    outcome_keys: np.ndarray  # sort key of each bar's outcome, columns like ``reversal``
 
 
-def _partials(ctx: _Context, s: ConfidenceSettings, n: int) -> _Partials:
+def _neutral_in_place(x: np.ndarray) -> np.ndarray:
+    x[np.isnan(x)] = NEUTRAL
+    return x
+
+
+def _partials(ctx: _Context, s: ConfidenceSettings, first: int, total: int) -> _Partials:
+    """The partial scores of the bars of ``ctx``, which are bars ``first ...`` of ``total``."""
+    n = len(ctx.atr)
     span = s.overbought - s.oversold
-    volume = _neutral(ctx.volume_term)
-    rsi = {1: _neutral(np.clip((s.overbought - ctx.rsi_low) / span, 0.0, 1.0)),
-           -1: _neutral(np.clip((ctx.rsi_high - s.oversold) / span, 0.0, 1.0))}
-    level = {1: _neutral(1.0 / (1.0 + ctx.low_distance)), -1: _neutral(1.0 / (1.0 + ctx.high_distance))}
+    with np.errstate(invalid="ignore"):
+        weighted_volume = _neutral_in_place(ctx.volume_term.copy())
+        weighted_volume *= s.volume
+        weighted_rsi = {}
+        for d, x in ((1, s.overbought - ctx.rsi_low), (-1, ctx.rsi_high - s.oversold)):
+            x /= span
+            np.clip(x, 0.0, 1.0, out=x)
+            weighted_rsi[d] = _neutral_in_place(x) * s.rsi
+        weighted_level = {}
+        for d, distance in ((1, ctx.low_distance), (-1, ctx.high_distance)):
+            x = distance + 1.0
+            np.divide(1.0, x, out=x)
+            weighted_level[d] = _neutral_in_place(x) * s.level
+        # trend term for x = +move and x = -move: 0.5 + 0.5 * (x / (1 + |x|)), neutral when NaN
+        half = np.abs(ctx.move)
+        half += 1.0
+        np.divide(ctx.move, half, out=half)
+        half *= 0.5
+        with_move = _neutral_in_place(half + 0.5) * s.trend
+        np.subtract(0.5, half, out=half)
+        against_move = _neutral_in_place(half) * s.trend
 
-    def partial(trend: np.ndarray, d: int) -> np.ndarray:
-        score = s.trend * trend
-        score = score + s.volume * volume
-        score = score + s.rsi * rsi[d]
-        return score + s.level * level[d]
-
-    reversal = {d: partial(_neutral(_squash(-d * ctx.move)), d) for d in (1, -1)}
-    continuation = {d: partial(_neutral(_squash(d * ctx.move)), d) for d in (1, -1)}
-    neutral = s.trend * NEUTRAL
-    neutral = neutral + s.volume * volume
-    neutral = neutral + s.rsi * NEUTRAL
-    neutral = neutral + s.level * NEUTRAL
-    direction = -np.sign(np.nan_to_num(ctx.move)).astype(np.int64)
-    indecision = np.where(direction > 0, reversal[1], np.where(direction < 0, reversal[-1], neutral))
-    countable = ~np.isnan(ctx.atr) & (ctx.resolved_at < n)
-    won = {1: ctx.first_up < ctx.first_down, -1: ctx.first_down < ctx.first_up}
-    return _Partials(reversal, continuation, indecision, direction, countable, won)
+    reversal = np.empty((n, 2))
+    continuation = np.empty((n, 2))
+    # reversal: bullish wants a prior fall (x = -move), continuation: a prior rise (x = +move)
+    for table, bullish_trend, bearish_trend in ((reversal, against_move, with_move),
+                                                (continuation, with_move, against_move)):
+        for column, d, weighted_trend in ((1, 1, bullish_trend), (0, -1, bearish_trend)):
+            score = table[:, column]
+            np.add(weighted_trend, weighted_volume, out=score)
+            score += weighted_rsi[d]
+            score += weighted_level[d]
+    direction = np.zeros(n, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        direction[ctx.move > 0] = -1
+        direction[ctx.move < 0] = 1
+    return _Partials(reversal, continuation, weighted_volume, direction,
+                     _outcome_keys(ctx, first, total, s.barrier_bars))
 
 
 class Occurrences(NamedTuple):
@@ -305,6 +382,36 @@ class Occurrences(NamedTuple):
 
     bars: np.ndarray
     confidence: np.ndarray
+
+
+#: bars per block of the context computation (its work arrays stay in the CPU cache)
+_BLOCK = 1 << 16
+
+
+def _all_partials(bars: Bars, s: ConfidenceSettings) -> _Partials:
+    """:func:`_partials` of every bar, computed block by block: each block's context comes from
+    the bars it needs (``settings.history`` bars before it for the windows, ``barrier_bars``
+    after it for the outcomes), so every number is the one the whole history gives."""
+    n = len(bars)
+    h, lo, c, v = bars.high, bars.low, bars.close, bars.volume
+    reversal = np.empty((n, 2))
+    continuation = np.empty((n, 2))
+    weighted_volume = np.empty(n)
+    direction = np.empty(n, dtype=np.int8)
+    keys = np.empty((n, 2), dtype=np.int64)
+    before, after = s.history + 1, s.barrier_bars
+    for a in range(0, n, _BLOCK):
+        b = min(n, a + _BLOCK)
+        first, end = max(0, a - before), min(n, b + after)
+        block = _partials(_context(h[first:end], lo[first:end], c[first:end], v[first:end], s),
+                          s, first, n)
+        keep = slice(a - first, b - first)
+        reversal[a:b] = block.reversal[keep]
+        continuation[a:b] = block.continuation[keep]
+        weighted_volume[a:b] = block.weighted_volume[keep]
+        direction[a:b] = block.indecision_direction[keep]
+        keys[a:b] = block.outcome_keys[keep]
+    return _Partials(reversal, continuation, weighted_volume, direction, keys)
 
 
 def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
@@ -317,27 +424,47 @@ def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
         pattern_names([name])
         if len(column) != n:
             raise ConfigError(f"confidence: {name} has {len(column)} values for {n} bars")
-    ctx = _context(bars, s)
-    parts = _partials(ctx, s, n)
+    parts = _all_partials(bars, s)
     out: dict[str, Occurrences] = {}
     for name, column in values.items():
-        fired = np.flatnonzero(column)
+        column = np.asarray(column)
+        fired = np.flatnonzero(column != 0)
         if len(fired) == 0:
             out[name] = Occurrences(fired, np.empty(0))
             continue
         info = PATTERN_INFO[name]
         table = parts.continuation if info.kind == "continuation" else parts.reversal
-        if info.kind == "indecision":
-            d = parts.indecision_direction[fired]
-            partial = parts.indecision[fired]
-        elif info.bias:
-            d = np.full(len(fired), info.bias, dtype=np.int64)
-            partial = table[info.bias][fired]
+        sides: list[tuple[int, np.ndarray | None]]
+        if info.bias:
+            side = 1 if info.bias > 0 else 0
+            partial = table[:, side][fired]
+            keys = parts.outcome_keys[:, side][fired]
+            sides = [(info.bias, None)]
         else:
-            bullish = np.asarray(column)[fired] > 0
-            d = np.where(bullish, 1, -1)
-            partial = np.where(bullish, table[1][fired], table[-1][fired])
-        out[name] = Occurrences(fired, partial + s.reliability * _reliability(fired, d, ctx, parts, s))
+            if info.kind == "indecision":
+                sign = parts.indecision_direction[fired]
+                bullish = sign > 0
+                bearish = sign < 0
+            else:
+                bullish = column[fired] > 0
+                bearish = ~bullish
+            pick = fired * 2
+            pick += bullish
+            partial = table.ravel()[pick]
+            keys = parts.outcome_keys.ravel()[pick]
+            if info.kind == "indecision":
+                undirected = ~(bullish | bearish)
+                if undirected.any():  # no known move: the directional terms are neutral
+                    neutral = s.trend * NEUTRAL
+                    neutral = neutral + parts.weighted_volume[fired[undirected]]
+                    neutral += s.rsi * NEUTRAL
+                    neutral += s.level * NEUTRAL
+                    partial[undirected] = neutral
+            sides = [(1, bullish), (-1, bearish)]
+        reliability = _reliability(fired, keys, sides, s)
+        reliability *= s.reliability
+        partial += reliability
+        out[name] = Occurrences(fired, partial)
     return out
 
 
@@ -354,23 +481,51 @@ def confidence(bars: Bars, values: dict[str, np.ndarray],
     return out
 
 
-def _reliability(fired: np.ndarray, d: np.ndarray, ctx: _Context, parts: _Partials,
+def _outcome_keys(ctx: _Context, first: int, total: int, limit: int) -> np.ndarray:
+    """Per bar and direction (columns ``[:, 0]`` down, ``[:, 1]`` up), the sort key of that bar's
+    barrier outcome: ``4 * resolved_at + 1``, plus 1 when the barrier in that direction was
+    touched first (``resolved_at`` counted from the first of all ``total`` bars). Outcomes that
+    cannot be counted (no ATR, not settled within the data) get a key above every bar's query
+    key ``4 * i``."""
+    settled = ctx.resolved_at + first
+    countable = settled < total
+    countable &= ~np.isnan(ctx.atr)
+    settled *= 4
+    settled += 1
+    keys = np.empty((len(settled), 2), dtype=np.int64)
+    np.add(settled, ctx.won_down, out=keys[:, 0])
+    np.add(settled, ctx.won_up, out=keys[:, 1])
+    keys[~countable] = 4 * (total + limit + 1) + 1
+    return keys
+
+
+def _reliability(fired: np.ndarray, keys: np.ndarray, sides: list[tuple[int, np.ndarray | None]],
                  s: ConfidenceSettings) -> np.ndarray:
-    """Shrunk hit rate of earlier occurrences (same pattern and direction) resolved before each."""
+    """Shrunk hit rate of earlier occurrences (same pattern and direction) resolved before each.
+
+    ``keys`` are the occurrences' outcome keys (:func:`_outcome_keys`, in the direction each is
+    read in); ``sides`` pairs each direction with the mask of the occurrences read in it (None:
+    all). Per direction, the outcome keys and the query keys ``4 * i`` are sorted together:
+    before a query come exactly the outcomes known before bar ``i``; their count is the query's
+    position minus the queries before it, and the running sum of ``key & 3`` (1 per loss, 2 per
+    win) there is that count plus the wins."""
     prior_wins = s.prior_mean * s.prior_strength
     out = np.full(len(fired), (0.0 + prior_wins) / (0.0 + s.prior_strength))
-    counted = parts.countable[fired]
-    for side in (1, -1):
-        mine = d == side
-        past = fired[mine & counted]
-        if len(past) == 0:
+    for _, mine in sides:
+        query = fired if mine is None else fired[mine]
+        if len(query) == 0:
             continue
-        settled = ctx.resolved_at[past]
-        order = np.argsort(settled, kind="stable")
-        wins = np.concatenate(([0], np.cumsum(parts.won[side][past][order])))
-        query = fired[mine]
-        seen = np.searchsorted(settled[order], query, side="left")  # outcomes settled before bar i
-        out[mine] = (wins[seen] + prior_wins) / (seen + s.prior_strength)
+        merged = np.concatenate((keys if mine is None else keys[mine], query * 4))
+        merged.sort(kind="stable")
+        merged &= 3
+        position = np.flatnonzero(merged == 0)
+        seen = position - np.arange(len(position))
+        np.cumsum(merged, out=merged)
+        wins = merged[position] - seen  # the running sum includes the query's own 0
+        shrunk = (wins + prior_wins) / (seen + s.prior_strength)
+        if mine is None:
+            return shrunk
+        out[mine] = shrunk
     return out
 
 

@@ -13,6 +13,15 @@ No header; columns ``time,open,high,low,close,volume``; the time is the bar **st
 UTC with plain decimal prices; US equities are in America/New_York with prices in deci-cents
 (x10000), converted to dollars here. Times come back as UTC nanoseconds.
 
+Parsed-file cache (opt-in, ``read_trade_bars(..., cache=True)``): the parsed rows of each zip are
+kept as a binary file under ``<data_dir>/.cache/bars/`` (the zip's relative path plus ``.npy``).
+Each holds a header with the cache format version and the zip's size, modification time (ns) and
+inode; a cache file whose header does not match the zip's current ``stat`` (or that
+cannot be read) is ignored and rewritten, so replacing or editing a zip invalidates it. Cache files
+are written atomically (temp file + ``os.replace``), only when the zip did not change while it was
+parsed, and only in a data folder that is writable by its mode bits (a read-only folder is never
+written to, even by root); a failed write leaves the read unaffected.
+
 Writing is the exact inverse: numbers are written in their shortest decimal form without an
 exponent (``8870``, ``0.05655554``; equities as integer deci-cents), minute times as milliseconds
 since the file's local midnight, and each zip is replaced atomically (temp file + ``os.replace``),
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -132,22 +142,22 @@ def parse_rows(file: TradeFile, text: str) -> tuple[np.ndarray, np.ndarray]:
 
     if not text.strip():
         return np.empty(0, dtype=np.int64), np.empty((0, 5))
-    try:  # fast path: well-formed numbers, parsed exactly (round-trip precision)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            frame = pd.read_csv(io.StringIO(text), header=None, names=range(6), index_col=False,
-                                keep_default_na=False,
-                                dtype={0: str, 1: np.float64, 2: np.float64, 3: np.float64, 4: np.float64,
-                                       5: np.float64},
-                                engine="c", **exact_float_parsing())
-        values = frame.iloc[:, 1:].to_numpy(dtype=np.float64, copy=True)
-        if np.isnan(values).any() or text.count(",") != 5 * len(frame):
-            raise ValueError("a missing, extra or NaN field")
-    except Exception:  # a malformed row: the slow path below names it
+    minute = file.resolution == "minute"
+    table = _well_formed_table(text, minute)
+    if table is not None and minute:
+        ms, values = table
+        assert ms is not None
+        return _minute_times(file, ms), _scaled(file, values)
+    if table is not None:
+        values = table[1]
+        local = _hour_times(text, len(values))
+        if local is not None:
+            return _utc_times(file.market, local), _scaled(file, values)
+    else:  # a malformed row: the slow path below names it
         values = _checked_values(file, text)
-        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, engine="c")
+    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, engine="c")
     stamps = frame.iloc[:, 0].astype(str)
-    if file.resolution == "minute":
+    if minute:
         ms = np.asarray(pd.to_numeric(stamps, errors="coerce"), dtype=np.float64)
         bad = ~np.isfinite(ms) | (ms != np.round(ms)) | (ms < 0) | (ms >= 86_400_000)
         if bad.any():
@@ -163,11 +173,115 @@ def parse_rows(file: TradeFile, text: str) -> tuple[np.ndarray, np.ndarray]:
         if bad.any():
             row = int(np.argmax(bad))
             raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is not 'YYYYMMDD HH:mm'")
+        outside = np.asarray((parsed.year < 1678) | (parsed.year > 2261))
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is outside the years "
+                            "1678 to 2261 that bar times can hold")
         local = parsed.as_unit("ns").asi8
-    times = _utc_times(file.market, local)
+    return _utc_times(file.market, local), _scaled(file, values)
+
+
+def _scaled(file: TradeFile, values: np.ndarray) -> np.ndarray:
+    """Equity prices from deci-cents to dollars (in place)."""
     if file.security_type == "equity":
         values[:, :4] /= EQUITY_PRICE_SCALE
-    return times, values
+    return values
+
+
+def _minute_times(file: TradeFile, ms: np.ndarray) -> np.ndarray:
+    """UTC ns times of a minute file's checked milliseconds since its local midnight."""
+    assert file.day is not None
+    midnight = int(np.datetime64(file.day, "ns").astype(np.int64))
+    return _utc_times(file.market, midnight + ms * _NS_PER_MS)
+
+
+def _well_formed_table(text: str, minute: bool) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The fast path of :func:`parse_rows`: (first column, float64 values rows x 5) of CSV text
+    whose every row has six fields and five numbers, parsed exactly (round-trip precision); the
+    first column is the checked milliseconds (int64) for minute files, else None (not read: see
+    :func:`_hour_times`). None when any row is not well formed (the slow path then names it)."""
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(io.StringIO(text), header=None, names=range(6), index_col=False,
+                                keep_default_na=False, usecols=range(6) if minute else range(1, 6),
+                                dtype={0: np.int64 if minute else str, 1: np.float64, 2: np.float64,
+                                       3: np.float64, 4: np.float64, 5: np.float64},
+                                engine="c", **exact_float_parsing())
+        values = frame.loc[:, 1:].to_numpy(dtype=np.float64, copy=True)
+        if np.isnan(values).any() or text.count(",") != 5 * len(frame):
+            return None
+        if not minute:
+            return None, values
+        ms = frame.iloc[:, 0].to_numpy(dtype=np.int64)
+        if ((ms < 0) | (ms >= 86_400_000)).any():
+            return None
+        return ms, values
+    except Exception:  # pandas raises several types for malformed rows
+        return None
+
+
+_DIGITS = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13])  # digit places of 'YYYYMMDD HH:mm'
+_NS_PER_MINUTE = 60 * 1_000_000_000
+
+
+def _hour_times(text: str, rows: int) -> np.ndarray | None:
+    """Naive ns times of the ``rows`` lines of an hour/daily file when every line starts with a
+    valid ``YYYYMMDD HH:mm`` followed by a comma (read straight from the bytes), else None (the
+    caller then parses the column with pandas, which names a bad row)."""
+    data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    starts = np.flatnonzero(data == ord("\n")) + 1
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), starts[starts < len(data)]])
+    if len(starts) != rows or rows == 0 or starts[-1] + 15 > len(data):
+        return None
+    if not ((data[starts + 8] == ord(" ")) & (data[starts + 11] == ord(":"))
+            & (data[starts + 14] == ord(","))).all():
+        return None
+    d = [data[starts + place].astype(np.int64) - ord("0") for place in _DIGITS.tolist()]
+    if any(((x < 0) | (x > 9)).any() for x in d):
+        return None
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month, day = d[4] * 10 + d[5], d[6] * 10 + d[7]
+    hour, minute = d[8] * 10 + d[9], d[10] * 10 + d[11]
+    if ((year < 1678) | (year > 2261) | (month < 1) | (month > 12) | (hour > 23) | (minute > 59)
+            | (day < 1)).any():
+        return None
+    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    first_day = first.astype("datetime64[D]").astype(np.int64)
+    if (day > (first + 1).astype("datetime64[D]").astype(np.int64) - first_day).any():
+        return None
+    return (first_day + day - 1) * _NS_PER_DAY + (hour * 60 + minute) * _NS_PER_MINUTE
+
+
+def parse_minute_files(files: list[TradeFile], texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`parse_rows` of each minute file's text, the same arrays; the texts of well-formed
+    files are parsed together in one pass (much faster than file by file), any other file alone."""
+    batch: list[int] = []
+    counts: list[int] = []
+    for k, text in enumerate(texts):
+        if "\r" in text or "\n\n" in text or not text.strip() or text[0] in "\n ":
+            continue
+        rows = text.count("\n") + (0 if text.endswith("\n") else 1)
+        if text.count(",") == 5 * rows:
+            batch.append(k)
+            counts.append(rows)
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(files)
+    if len(batch) > 1:
+        joined = "".join(texts[k] if texts[k].endswith("\n") else texts[k] + "\n" for k in batch)
+        all_ms, all_values = _well_formed_table(joined, True) or (None, None)
+        if all_ms is not None and all_values is not None and len(all_ms) == sum(counts):
+            ends = np.cumsum(counts).tolist()
+            begin = 0
+            for k, end in zip(batch, ends, strict=True):
+                ms, values = all_ms[begin:end], all_values[begin:end]
+                own = values.copy() if files[k].security_type == "equity" else values
+                out[k] = (_minute_times(files[k], ms), _scaled(files[k], own))
+                begin = end
+    return [done if done is not None else parse_rows(file, text)
+            for done, file, text in zip(out, files, texts, strict=True)]
 
 
 def _checked_values(file: TradeFile, text: str) -> np.ndarray:
@@ -197,11 +311,109 @@ def read_trade_file(file: TradeFile) -> Bars:
     return Bars(times, *values.T, period=RESOLUTION_SECONDS[file.resolution], symbol=str(file.path))
 
 
+#: layout version of the parsed-file cache; a change makes every existing cache file a miss
+CACHE_VERSION = 2
+#: the cache folder inside a data folder
+CACHE_FOLDER = Path(".cache") / "bars"
+_CACHE_MAGIC = 0x5352414241504C41  # "ALPABARS" as little-endian bytes
+
+
+def cache_path(data_dir: str | Path, file: TradeFile) -> Path:
+    """Where the parsed rows of ``file`` (a file of ``data_dir``) are cached."""
+    relative = file.path.relative_to(data_dir)
+    return Path(data_dir) / CACHE_FOLDER / relative.parent / f"{relative.name}.npy"
+
+
+def _cache_key(info: os.stat_result) -> list[int]:
+    return [_CACHE_MAGIC, CACHE_VERSION, info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def _cache_writable(data_dir: Path) -> bool:
+    try:
+        mode = os.stat(data_dir).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IWUSR) and os.access(data_dir, os.W_OK)
+
+
+def _cache_load(data_dir: Path, file: TradeFile) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        key = _cache_key(os.stat(file.path))
+        with open(cache_path(data_dir, file), "rb") as cached:
+            header = np.load(cached, allow_pickle=False)
+            if header.dtype != np.int64 or header.shape != (6,) or header[:5].tolist() != key:
+                return None
+            times = np.load(cached, allow_pickle=False)
+            values = np.load(cached, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    rows = int(header[5])
+    if times.dtype != np.int64 or times.shape != (rows,) or values.dtype != np.float64 \
+            or values.shape != (rows, 5):
+        return None
+    return times, values
+
+
+def _cache_store(data_dir: Path, file: TradeFile, key: list[int], times: np.ndarray,
+                 values: np.ndarray) -> None:
+    """Keep parsed rows when the zip still has the ``key`` it had before it was read. The cache
+    file holds three ``.npy`` arrays one after the other: the header (the key and the row count),
+    the times and the values."""
+    try:
+        if _cache_key(os.stat(file.path)) != key or not _cache_writable(data_dir):
+            return
+    except OSError:
+        return
+    where = cache_path(data_dir, file)
+    temporary = where.with_name(f".{where.name}.{os.getpid()}.tmp")
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as out:
+            np.save(out, np.array([*key, len(times)], dtype=np.int64), allow_pickle=False)
+            np.save(out, np.asarray(times, dtype=np.int64), allow_pickle=False)
+            np.save(out, np.asarray(values, dtype=np.float64), allow_pickle=False)
+        os.replace(temporary, where)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+def read_rows(data_dir: str | Path, files: list[TradeFile], *, cache: bool = False,
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``parse_rows(file, read_csv_text(file))`` of each file of ``data_dir`` (the same arrays, bit
+    for bit); minute files are parsed together (:func:`parse_minute_files`). With ``cache`` the
+    parsed-file cache is read first and kept up to date (see the module's documentation)."""
+    data_dir = Path(data_dir)
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(files)
+    if cache:
+        out = [_cache_load(data_dir, file) for file in files]
+    missing = [k for k, done in enumerate(out) if done is None]
+    keys: list[list[int] | None] = []
+    texts: list[str] = []
+    for k in missing:
+        try:
+            keys.append(_cache_key(os.stat(files[k].path)) if cache else None)
+        except OSError:
+            keys.append(None)
+        texts.append(read_csv_text(files[k]))
+    todo = [files[k] for k in missing]
+    if todo and all(file.resolution == "minute" for file in todo):
+        parsed = parse_minute_files(todo, texts)
+    else:
+        parsed = [parse_rows(file, text) for file, text in zip(todo, texts, strict=True)]
+    for k, key, (times, values) in zip(missing, keys, parsed, strict=True):
+        out[k] = (times, values)
+        if key is not None:
+            _cache_store(data_dir, files[k], key, times, values)
+    return [done for done in out if done is not None]
+
+
 def read_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: str,
-                    start: date | None = None, end: date | None = None) -> Bars:
+                    start: date | None = None, end: date | None = None, *, cache: bool = False) -> Bars:
     """Trade bars of ``symbol`` at ``resolution`` whose start lies in ``[start, end]`` (dates, UTC
     for crypto, exchange dates for equities), from the Lean data folder ``data_dir``.
 
+    ``cache``: read and keep the parsed files in the data folder's parsed-file cache (see the
+    module's documentation); the bars are the same either way.
     Raises :class:`NoDataError` when nothing exists for the symbol or range.
     """
     import pandas as pd
@@ -213,13 +425,13 @@ def read_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: 
         if not days:
             raise NoDataError(f"no minute data for {label} in {data_dir} between {start} and {end}; "
                               "run `alphapulse data download` or check --data-dir")
-        parts = [parse_rows(f, read_csv_text(f))
-                 for f in (trade_file(data_dir, market, symbol, "minute", d) for d in days)]
+        parts = read_rows(data_dir, [trade_file(data_dir, market, symbol, "minute", d) for d in days],
+                          cache=cache)
         times = np.concatenate([p[0] for p in parts])
         values = np.concatenate([p[1] for p in parts])
     else:
         file = trade_file(data_dir, market, symbol, resolution)
-        times, values = parse_rows(file, read_csv_text(file))
+        times, values = read_rows(data_dir, [file], cache=cache)[0]
         zone = data_time_zone(market)
         if start is not None or end is not None:
             local = pd.DatetimeIndex(times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(zone)

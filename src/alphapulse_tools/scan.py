@@ -20,12 +20,11 @@ import pandas as pd
 from alphapulse.bars import Bars
 from alphapulse.confidence import confidence
 from alphapulse.config import ContractConfig, load_contracts
-from alphapulse.errors import ConfigError, NoDataError
-from alphapulse.intervals import interval_seconds, lean_resolution
-from alphapulse.lean_data import RESOLUTION_SECONDS, read_trade_bars
+from alphapulse.errors import ConfigError
+from alphapulse.intervals import interval_seconds
 from alphapulse.patterns import ALL_PATTERNS, scan
 from alphapulse.strategies import create_strategy
-from alphapulse.timeframes import resample
+from alphapulse_tools.data.loading import load_bars
 
 DEFAULT_CONFIG = Path("config") / "contracts.default.json"
 FORMATS = ("csv", "json")
@@ -45,34 +44,6 @@ class ScanRequest:
     strategy: str | None = None
     start: date | None = None
     end: date | None = None
-
-
-def session_of(market: str) -> str | None:
-    """The trading session used to consolidate a market's bars (US equities: New York)."""
-    return "us_equity" if market == "usa" else None
-
-
-def load_bars(data_dir: Path, market: str, symbol: str, interval: str, start: date | None = None,
-              end: date | None = None) -> Bars:
-    """Bars of ``interval`` from a Lean data folder: the native resolution when the files exist,
-    else consolidated from the finest resolution that exists (minute, then hour)."""
-    seconds = interval_seconds(interval)
-    native = lean_resolution(interval)
-    tried: list[str] = []
-    for resolution in dict.fromkeys((native, "minute", "hour")):
-        if RESOLUTION_SECONDS[resolution] > seconds or seconds % RESOLUTION_SECONDS[resolution]:
-            continue
-        try:
-            bars = read_trade_bars(data_dir, market, symbol, resolution, start, end)
-        except NoDataError as exc:
-            tried.append(str(exc))
-            continue
-        if bars.period != seconds:
-            bars = resample(bars, interval, session=session_of(market))
-        if len(bars) == 0:
-            raise NoDataError(f"{market}:{symbol} has no complete {interval} bar between {start} and {end}")
-        return bars
-    raise NoDataError(tried[0] if tried else f"no Lean resolution can build {interval} bars")
 
 
 def contract_for(request: ScanRequest) -> ContractConfig:

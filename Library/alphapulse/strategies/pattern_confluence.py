@@ -36,7 +36,7 @@ from alphapulse.confidence import ConfidenceTracker, confidence
 from alphapulse.config import ContractConfig
 from alphapulse.errors import StrategyError
 from alphapulse.indicators import Atr, Ema, Rsi, VolumeRatio, atr, ema, rsi, volume_ratio
-from alphapulse.journal import PatternHit, Signal
+from alphapulse.journal import Direction, PatternHit, Signal
 from alphapulse.patterns import PATTERN_INFO, PatternDetector, check_next_bar, pattern_direction, scan
 from alphapulse.scoring import (
     PATTERN_CANDLES,
@@ -119,41 +119,113 @@ class PatternConfluence(Strategy):
         values = scan(bars, names)
         confidences = confidence(bars, values, self.confidence_settings)
         columns = self.columns(bars)
-        directions = {n: pattern_direction(n, values[n]) for n in names}
+        minimum = self.contract.min_confidence
+        # a pattern "hits" a bar when it fires with a direction and enough confidence
+        hit = {}
+        directions = {}
+        for n in names:
+            directions[n] = pattern_direction(n, values[n])
+            hit[n] = (directions[n] != 0) & (confidences[n] >= minimum)
         bullish = np.zeros(len(bars), dtype=bool)
         bearish = np.zeros(len(bars), dtype=bool)
         for n in names:
-            strong = confidences[n] >= self.contract.min_confidence
-            bullish |= (directions[n] > 0) & strong
-            bearish |= (directions[n] < 0) & strong
-        emas = [columns[f"ema_{p}"] for p in self.ema_periods]
+            bullish |= hit[n] & (directions[n] > 0)
+            bearish |= hit[n] & (directions[n] < 0)
         rsi_values = columns[f"rsi_{self.rsi_settings.period}"]
         ratios = columns[f"volume_ratio_{self.volume_period}"]
-        # the vectorised part of the rules of candidate(): one direction, RSI not against, data ready
+        # rules 1 and 2 of candidate(): one direction, RSI not against, data ready
         qualifying = bullish & ~bearish & (rsi_values < self.rsi_settings.overbought)
         if self.contract.risk.allow_short:
             qualifying |= bearish & ~bullish & (rsi_values > self.rsi_settings.oversold)
         qualifying &= ~np.isnan(ratios)
-        ranges = columns[f"atr_{self.atr_period}"]
-        htf_long = columns.get("htf_long", np.full(len(bars), np.nan))
-        htf_short = columns.get("htf_short", np.full(len(bars), np.nan))
-        candidates: list[Signal] = []
-        rows: list[int] = []
-        for i in np.flatnonzero(qualifying).tolist():
-            hits = [(n, int(values[n][i]), float(confidences[n][i]), int(directions[n][i])) for n in names
-                    if directions[n][i] != 0 and confidences[n][i] >= self.contract.min_confidence]
-            first = max(0, i - self.candles + 1)
-            candidate = self.candidate(
-                int(bars.time[i]), float(bars.close[i]), bars.low[first:i + 1].tolist(),
-                bars.high[first:i + 1].tolist(), hits, [float(e[i]) for e in emas], float(rsi_values[i]),
-                float(ratios[i]), float(ranges[i]), float(htf_long[i]), float(htf_short[i]))
-            if candidate is not None:
-                candidates.append(candidate)
-                rows.append(i)
-        extra = {f.name: np.asarray(f.probabilities(bars, candidates, rows), dtype=np.float64)
-                 for f in self.factors} if candidates else {}
+        rows = np.flatnonzero(qualifying)
+        return self._batch_signals(bars, rows, bullish[rows], names, values, confidences, hit, columns)
+
+    def _batch_signals(self, bars: Bars, rows: np.ndarray, long: np.ndarray, names: Sequence[str],
+                       values: dict[str, np.ndarray], confidences: dict[str, np.ndarray],
+                       hit: dict[str, np.ndarray], columns: dict[str, np.ndarray]) -> list[Signal]:
+        """The rules of :meth:`candidate` and :meth:`finish` on all qualifying ``rows`` at once
+        (``long``: their direction is LONG, else SHORT), with the same arithmetic element by
+        element, so the signals equal the streaming path's."""
+        risk = self.contract.risk
+        levels = self.rsi_settings
+        hits = np.stack([hit[n][rows] for n in names]) if len(names) else np.zeros((0, len(rows)), bool)
+        close = bars.close[rows]
+        sign = np.where(long, 1, -1)
+        # levels: entry, stop, target
+        if risk.stop == "atr":
+            ranges = columns[f"atr_{self.atr_period}"][rows]
+            stop = np.where(long, close - risk.atr_multiple * ranges, close + risk.atr_multiple * ranges)
+        else:
+            spans = np.array([PATTERN_CANDLES.get(n, 1) for n in names], dtype=np.int64)
+            span = np.max(np.where(hits, spans[:, None], 1), axis=0, initial=1)
+            stop = np.where(long, bars.low[rows], bars.high[rows])
+            for back in range(1, int(span.max(initial=1))):
+                earlier = rows - back
+                inside = (span > back) & (earlier >= 0)
+                at = np.maximum(earlier, 0)
+                stop = np.where(inside & long, np.minimum(stop, bars.low[at]), stop)
+                stop = np.where(inside & ~long, np.maximum(stop, bars.high[at]), stop)
+        r = risk.target_multiple
+        target = np.where(long, close + r * (close - stop), close - r * (stop - close))
+        with np.errstate(invalid="ignore"):
+            valid = (np.isfinite(stop) & (stop > 0) & np.where(long, stop < close, stop > close)
+                     & (target > 0))
+        keep = np.flatnonzero(valid)
+        rows, long, hits, close, stop, target, sign = (
+            rows[keep], long[keep], hits[:, keep], close[keep], stop[keep], target[keep], sign[keep])
+        # factors (see alphapulse.scoring), in the order candidate() reports them
+        total = np.zeros(len(rows))
+        best = np.full(len(rows), -np.inf)
+        for k, n in enumerate(names):
+            total += np.where(hits[k], np.abs(values[n][rows]), 0).astype(np.float64)
+            best = np.where(hits[k], np.fmax(best, confidences[n][rows]), best)
+        emas = [columns[f"ema_{p}"][rows] for p in self.ema_periods]
+        rsi_at = columns[f"rsi_{levels.period}"][rows]
+        factors: dict[str, np.ndarray] = {
+            "pattern": np.minimum(1.0, total / 200.0),
+            "confidence": best,
+            "trend": np.where(long, trend_support(close, emas, 1), trend_support(close, emas, -1)),
+            "rsi": np.where(long, rsi_support(rsi_at, 1, levels.oversold, levels.overbought),
+                            rsi_support(rsi_at, -1, levels.oversold, levels.overbought)),
+            "volume": np.asarray(volume_support(columns[f"volume_ratio_{self.volume_period}"][rows])),
+        }
+        if self.contract.higher_timeframe is not None:
+            factors["higher_timeframe"] = np.where(long, columns["htf_long"][rows], columns["htf_short"][rows])
+        score = _weighted_scores(factors, self.weights)
+        # without a plugged factor the score is final: apply min_score now
+        keep = np.flatnonzero(score >= self.contract.min_score) if not self.factors else np.arange(len(rows))
+        owner, pattern = np.nonzero(hits[:, keep].T)  # (signal, pattern), pattern order per signal
+        ends = np.cumsum(np.bincount(owner, minlength=len(keep))).tolist()
+        found_names = [names[p] for p in pattern.tolist()]
+        times = bars.time[rows[keep]].tolist()
+        columns_out = {name: column[keep].tolist() for name, column in factors.items()}
+        hit_values = {n: values[n][rows[keep]].tolist() for n in names}
+        hit_levels = {n: confidences[n][rows[keep]].tolist() for n in names}
+        scores = score[keep].tolist()
+        entries, stops, targets = close[keep].tolist(), stop[keep].tolist(), target[keep].tolist()
+        directions = sign[keep].tolist()
+        # without plugged factors the candidate's score is final: finish()'s reason suffix now
+        suffixes = [f", score {v:.2f}" for v in scores] if not self.factors else [""] * len(scores)
+        made: list[Signal] = []
+        begin = 0
+        for j, end in enumerate(ends):
+            found = found_names[begin:end]
+            begin = end
+            direction = directions[j]
+            made.append(Signal(
+                self.name, self.symbol, self.market, self.contract.timeframe, int(times[j]),
+                Direction(direction), entries[j], stops[j], targets[j], scores[j],
+                {name: column[j] for name, column in columns_out.items() if not math.isnan(column[j])},
+                tuple(PatternHit(n, int(hit_values[n][j]), float(hit_levels[n][j])) for n in found),
+                f"{'+'.join(found)} {_DIRECTION_WORD[direction]}{suffixes[j]}", risk.max_bars))
+        if not self.factors:
+            return made
+        at = rows[keep].tolist()
+        extra = {f.name: np.asarray(f.probabilities(bars, made, at), dtype=np.float64)
+                 for f in self.factors} if made else {}
         out = []
-        for k, candidate in enumerate(candidates):
+        for k, candidate in enumerate(made):
             signal = self.finish(candidate, {name: float(p[k]) for name, p in extra.items()})
             if signal is not None:
                 out.append(signal)
@@ -218,6 +290,22 @@ class PatternConfluence(Strategy):
 
     def stream(self) -> StrategyStream:
         return _ConfluenceStream(self)
+
+
+def _weighted_scores(factors: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """:func:`alphapulse.scoring.weighted_score` element by element: the same sums in the same
+    order (NaN factors left out; 0 where no factor with a positive weight is available)."""
+    size = len(next(iter(factors.values())))
+    total = np.zeros(size)
+    weight_sum = np.zeros(size)
+    for name, value in factors.items():
+        weight = weights.get(name, 0.0)
+        if weight > 0:
+            ok = ~np.isnan(value)
+            total = np.where(ok, total + weight * value, total)
+            weight_sum = np.where(ok, weight_sum + weight, weight_sum)
+    positive = weight_sum > 0
+    return np.where(positive, total / np.where(positive, weight_sum, 1.0), 0.0)
 
 
 class _ConfluenceStream(StrategyStream):

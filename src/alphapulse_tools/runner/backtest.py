@@ -34,10 +34,10 @@ import numpy as np
 from alphapulse.bars import Bars, format_time, to_ns
 from alphapulse.config import STRATEGY_NAMES, ContractConfig, RiskSettings, load_contracts
 from alphapulse.errors import ConfigError, NoDataError, StrategyError
-from alphapulse.intervals import interval_seconds, lean_resolution
+from alphapulse.intervals import interval_seconds, warm_up_days
 from alphapulse.journal import Signal
-from alphapulse.lean_data import read_trade_bars
 from alphapulse.risk import RiskBook, read_symbol_properties
+from alphapulse_tools.data.loading import load_bars as load_data
 from alphapulse_tools.runner.engine import Instrument, SimulationResult, Sizer, SizingContext, simulate
 from alphapulse_tools.runner.fees import fee_model_for
 from alphapulse_tools.runner.results import RunInfo, atomic_folder, write_results
@@ -174,15 +174,9 @@ def _strategy_for(name: str, contract: ContractConfig, symbol: str, market: str)
 
 
 def load_bars(data_dir: Path, market: str, symbol: str, interval: str, first: date, last: date) -> Bars:
-    """Bars of ``interval`` from ``first`` to ``last`` (dates inclusive), consolidated when the
-    interval is not a Lean resolution."""
-    resolution = lean_resolution(interval)
-    bars = read_trade_bars(data_dir, market, symbol, resolution, first, last)
-    if bars.period != interval_seconds(interval):
-        from alphapulse.timeframes import resample
-
-        bars = resample(bars, interval, session="us_equity" if market == "usa" else None)
-    return bars
+    """Bars of ``interval`` from ``first`` to ``last`` (dates inclusive) through the parsed-file cache
+    (:func:`alphapulse_tools.data.loading.load_bars`; never written in a read-only data folder)."""
+    return load_data(data_dir, market, symbol, interval, first, last, cache=True)
 
 
 def check_request(request: BacktestRequest) -> None:
@@ -232,8 +226,8 @@ def run_backtest(request: BacktestRequest, *, now: datetime | None = None) -> Ba
                                 else ContractConfig.defaults(symbol), request.interval)
         strategy = _strategy_for(request.strategy, contract, symbol, request.market)
         warm = int(strategy.warm_up_period)
-        warm_days = math.ceil((warm + 2) * period / 86_400) + (warm * 2 if request.market == "usa" else 1)
-        first = request.start - timedelta(days=warm_days)
+        # the same history the Lean algorithms warm up on (alphapulse.intervals.warm_up_days)
+        first = request.start - timedelta(days=warm_up_days(warm, period, request.market))
         try:
             bars = load_bars(request.data_dir, request.market, symbol, request.interval, first, request.end)
         except NoDataError:

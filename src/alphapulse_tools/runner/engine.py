@@ -23,7 +23,9 @@ in growing windows vectorised over all candidates, bounded by the candidate's FL
 the Python loop then runs over the *taken* trades only (sizing, cash, fees). Several instruments
 share one cash book: entries and exits of all instruments are merged in time order (a heap), and
 each entry is sized from the equity (cash + open positions marked at the latest close) at its
-bar's close. Lean's orders are built from the trades on first use (:attr:`SimulationResult.orders`).
+bar's close. With a single instrument no queue is needed (entries and exits alternate), and a
+leaner loop with the same rules and the same arithmetic runs instead (:func:`_run_alone`). Lean's
+orders are built from the trades on first use (:attr:`SimulationResult.orders`).
 """
 
 from __future__ import annotations
@@ -303,7 +305,7 @@ class _Book:
         self.start = bars.time
         self.close_time = bars.time + np.int64(bars.period) * 1_000_000_000
         signals = list(instrument.signals)
-        stamps = np.fromiter((s.time for s in signals), dtype=np.int64, count=len(signals))
+        stamps = np.array([s.time for s in signals], dtype=np.int64)
         where = np.searchsorted(bars.time, stamps)
         bad = (where >= len(bars.time)) | (bars.time[np.minimum(where, len(bars.time) - 1)] != stamps) \
             if len(bars.time) else np.ones(len(stamps), dtype=bool)
@@ -314,18 +316,23 @@ class _Book:
                 "signals must come from the same bars")
         if len(stamps) > 1 and (np.diff(stamps) < 0).any():
             raise StrategyError(f"{instrument.symbol}: signals are not in time order")
-        flat = np.fromiter((s.direction == Direction.FLAT for s in signals), dtype=bool, count=len(signals))
+        kinds = np.array([s.direction for s in signals], dtype=np.int8)  # Direction values
+        flat = kinds == int(Direction.FLAT)
         flats = where[flat]
-        self.signals = [s for s, f in zip(signals, flat.tolist(), strict=True) if not f]
+        self.signals = [s for s, f in zip(signals, flat.tolist(), strict=True) if not f] if flat.any() \
+            else signals
         entry = where[~flat]
         self.index: list[int] = entry.tolist()
         tick = instrument.tick_size
-        stops = [s.stop if s.stop is None or tick <= 0 else round_to_tick(s.stop, tick) for s in self.signals]
-        targets = [s.target if s.target is None or tick <= 0 else round_to_tick(s.target, tick)
-                   for s in self.signals]
-        long = np.array([s.direction == Direction.LONG for s in self.signals], dtype=bool)
-        stop = np.array([np.nan if x is None else x for x in stops], dtype=float)
-        target = np.array([np.nan if x is None else x for x in targets], dtype=float)
+        stops = [s.stop for s in self.signals]
+        targets = [s.target for s in self.signals]
+        if tick > 0:
+            stops = [x if x is None else round_to_tick(x, tick) for x in stops]
+            targets = [x if x is None else round_to_tick(x, tick) for x in targets]
+        long = kinds[~flat] == int(Direction.LONG)
+        self.sign: list[int] = kinds[~flat].tolist()  # +1 LONG, -1 SHORT
+        stop = np.array(stops, dtype=float)  # None -> NaN
+        target = np.array(targets, dtype=float)
         stop = np.where(np.isnan(stop), np.where(long, -np.inf, np.inf), stop)
         target = np.where(np.isnan(target), np.where(long, np.inf, -np.inf), target)
         n = len(bars)
@@ -390,6 +397,12 @@ def simulate(instruments: Sequence[Instrument], *, cash: float, sizer: Sizer) ->
     books = [_Book(n, inst) for n, inst in enumerate(instruments)]
     trades: list[Trade] = []
     skipped: list[Skipped] = []
+    if len(books) == 1:
+        cash = _run_alone(books[0], cash, sizer, trades, skipped)
+        equity_time, equity = _equity_curve(books, trades, cash_start=start_cash)
+        return SimulationResult(start_cash=start_cash, trades=trades, skipped=skipped,
+                                equity_time=equity_time, equity=equity, cash=cash,
+                                instruments=list(instruments))
     # events: (bar close time ns, kind 0=exit 1=entry, book number, candidate number or trade key)
     events: list[tuple[int, int, int, int]] = []
     for book in books:
@@ -429,6 +442,84 @@ def simulate(instruments: Sequence[Instrument], *, cash: float, sizer: Sizer) ->
     return SimulationResult(start_cash=start_cash, trades=trades, skipped=skipped,
                             equity_time=equity_time, equity=equity, cash=cash,
                             instruments=list(instruments))
+
+
+def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skipped: list[Skipped]) -> float:
+    """The event loop of :func:`simulate` and the rules of :func:`_enter` for one instrument: its
+    entries and exits alternate in time order, so no event queue is needed, and no other position
+    is ever open at an entry (the same operations in the same order). Returns the final cash."""
+    inst = book.instrument
+    signals, index, count = book.signals, book.index, len(book.index)
+    entry_prices, entry_times = book.entry_price, book.entry_time
+    stops, targets = book.stops, book.targets
+    exit_bars, exit_prices, exit_times, codes, resume = (
+        book.exit_bar, book.exit_price, book.exit_time, book.reason, book.resume)
+    fee_of = inst.fee_model.fee
+    lot, places = inst.lot_size, book.lot_places
+    min_size, min_value, currency = inst.min_order_size, inst.min_order_value, inst.quote_currency
+    symbol, market, allow_short = inst.symbol, inst.market, inst.allow_short
+    floor, isfinite, bisect_left = math.floor, math.isfinite, bisect.bisect_left
+    new, signs = tuple.__new__, book.sign
+    peak = cash
+    k = bisect_left(index, 0)
+    while k < count:
+        signal = signals[k]
+        i = index[k]
+        price = entry_prices[k]
+        if cash > peak:  # the equity at an entry is the cash: no position is open
+            peak = cash
+        why = ""
+        stop, target = stops[k], targets[k]
+        sign = signs[k]
+        if sign < 0 and not allow_short:
+            why = "short signal on a spot instrument (shorting not enabled for this contract)"
+        elif stop is not None and (stop - price) * sign >= 0:
+            why = f"stop {stop} is not on the losing side of the entry {price}"
+        elif target is not None and (target - price) * sign <= 0:
+            why = f"target {target} is not on the winning side of the entry {price}"
+        if why:
+            skipped.append(Skipped(signal, why))
+            k = bisect_left(index, i + 1, k)
+            continue
+        entry_time = entry_times[k]
+        raw = sizer(signal, price, new(SizingContext, (cash, cash, 0.0, 0.0, peak, entry_time, ())))
+        if not (raw > 0 and isfinite(raw)):
+            quantity = 0.0
+        elif lot > 0:
+            quantity = round(floor(raw / lot + 1e-9) * lot, places)
+        else:
+            quantity = raw
+        if quantity <= 0:
+            why = "position size rounds to zero"
+        elif quantity < min_size or quantity * price < min_value:
+            why = (f"order of {quantity} units ({quantity * price:.2f} {currency}) is below "
+                   "the minimum order size")
+        if why:
+            skipped.append(Skipped(signal, why))
+            k = bisect_left(index, i + 1, k)
+            continue
+        fee = fee_of(quantity, price, MARKET, entry_time)
+        if sign > 0 and quantity * price + fee > cash + 1e-9:
+            skipped.append(Skipped(signal, (
+                f"insufficient buying power: {quantity} units cost {quantity * price + fee:.2f} "
+                f"{currency}, cash is {cash:.2f}")))
+            k = bisect_left(index, i + 1, k)
+            continue
+        if resume[k] >= 0:
+            book.resolve(k)
+        exit_index = exit_bars[k]
+        code = codes[k]
+        exit_price = exit_prices[k]
+        exit_time = exit_times[k]
+        exit_fee = fee_of(quantity, exit_price, _EXIT_ORDER_TYPES[code], exit_time) if exit_index >= 0 else 0.0
+        trades.append(new(Trade, (symbol, market, signal.direction, quantity, i, entry_time, price, fee, stop,
+                                  target, exit_index, exit_time, exit_price, exit_fee, _REASONS[code], signal)))
+        cash -= sign * quantity * price + fee
+        if exit_index < 0:
+            break
+        cash += sign * quantity * exit_price - exit_fee
+        k = bisect_left(index, exit_index, k)
+    return cash
 
 
 def _enter(book: _Book, k: int, cash: float, open_trades: dict[int, Trade], books: list[_Book], peak: float,
@@ -543,15 +634,19 @@ def _equity_curve(books: list[_Book], trades: list[Trade],
         if not own:
             continue
         n = len(book.close)
-        signed = np.array([int(t.direction) * t.quantity for t in own])
-        entry = np.array([t.entry_index for t in own], dtype=np.int64)
-        exit_ = np.array([t.exit_index for t in own], dtype=np.int64)
+        fields = list(zip(*own, strict=True))  # the trades' fields as columns
+        column = {name: fields[k] for k, name in enumerate(Trade._fields)}
+        signed = np.array(column["direction"], dtype=np.float64) * np.array(column["quantity"], dtype=np.float64)
+        entry = np.array(column["entry_index"], dtype=np.int64)
+        exit_ = np.array(column["exit_index"], dtype=np.int64)
         closed = exit_ >= 0
         qty = np.bincount(entry, weights=signed, minlength=n + 1)[:n]
         qty -= np.bincount(exit_[closed], weights=signed[closed], minlength=n + 1)[:n]
         value = np.cumsum(qty) * book.close
-        entry_flow = -(signed * np.array([t.entry_price for t in own]) + np.array([t.entry_fee for t in own]))
-        exit_flow = (signed * np.array([t.exit_price for t in own]) - np.array([t.exit_fee for t in own]))
+        entry_flow = -(signed * np.array(column["entry_price"], dtype=np.float64)
+                       + np.array(column["entry_fee"], dtype=np.float64))
+        exit_flow = (signed * np.array(column["exit_price"], dtype=np.float64)
+                     - np.array(column["exit_fee"], dtype=np.float64))
         flows = np.bincount(entry, weights=entry_flow, minlength=n)[:n]
         flows += np.bincount(exit_[closed], weights=exit_flow[closed], minlength=n)[:n]
         if single:
