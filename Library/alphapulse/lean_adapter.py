@@ -90,7 +90,10 @@ def parse_parameters(get: Any, *, strategy: str, project_dir: Path, default_symb
     if not cash > 0:
         raise ConfigError(f"parameter cash: {cash} must be positive")
     path = project_dir / str(get("contracts", default_contracts))
-    contracts = load_contracts(path) if path.exists() else load_contracts({})
+    if not path.is_file():
+        raise ConfigError(f"parameter contracts: {path} does not exist; name the per-contract JSON file in the "
+                          "project folder (see config/contracts.example.json)")
+    contracts = load_contracts(path)
     for symbol in symbols:
         contract = contracts.for_symbol(symbol)
         if contract.strategy != strategy and symbol in contracts and strategy in STRATEGIES:
@@ -115,6 +118,10 @@ class JournalWriter:
         self.prefix = f"alphapulse/{algorithm_name}"
         self._lines: dict[str, list[str]] = {"signals": [], "fills": []}
         self._dirty: set[str] = set()
+        for kind in self._lines:  # a restarted live algorithm appends to what it journaled before
+            key = f"{self.prefix}/{kind}.jsonl"
+            if object_store.contains_key(key):
+                self._lines[kind] = [line for line in str(object_store.read(key)).splitlines() if line]
 
     def signal(self, signal: Signal) -> None:
         self._add("signals", signal.to_json())
@@ -273,6 +280,8 @@ class LeanStrategyRunner:
                     ticket.cancel(intent.tag)
                 data.exit_tickets.clear()
                 continue
+            if intent.kind in ("stop_market", "limit") and data.trader.exits_in_software:
+                continue  # an exit order of this position was refused: its exits are checked at the close
             ticket: OrderTicket
             self._submitting = (data, intent)
             if intent.kind == "market":
@@ -296,6 +305,18 @@ class LeanStrategyRunner:
         """Forwarded from the algorithm: journal fills and place or cancel the exit orders."""
         from AlgorithmImports import OrderStatus
 
+        if order_event.status == OrderStatus.INVALID:
+            rejected = self._orders.pop(int(order_event.order_id), None)
+            if rejected is None and self._submitting is not None:
+                rejected, self._submitting = self._submitting, None
+                self._reported.add(int(order_event.order_id))
+            if rejected is not None:
+                data, intent = rejected
+                self.algorithm.error(f"{data.ticker}: the {intent.tag} order was refused ({order_event.message}); "
+                                     "its exits are now checked at each bar's close")
+                data.exit_tickets = [t for t in data.exit_tickets if int(t.order_id) != int(order_event.order_id)]
+                self.execute(data, data.trader.on_rejected(intent.tag))
+            return
         if order_event.status != OrderStatus.FILLED:
             return
         found = self._orders.pop(int(order_event.order_id), None)
@@ -315,7 +336,8 @@ class LeanStrategyRunner:
             signal_id=intent.signal_id, tag=intent.tag))
         if intent.kind in ("stop_market", "limit"):
             data.exit_tickets = [t for t in data.exit_tickets if int(t.order_id) != int(order_event.order_id)]
-        self.execute(data, data.trader.on_fill(quantity, price, intent.tag))
+        equity = float(self.algorithm.portfolio.total_portfolio_value)
+        self.execute(data, data.trader.on_fill(quantity, price, intent.tag, equity))
         self.journal.flush()
 
     def on_end_of_algorithm(self) -> None:

@@ -64,7 +64,8 @@ class TradingViewFollower(QCAlgorithm):
         TradingViewAlertData.csv_path = str(PROJECT / self.get_parameter("alerts_csv", "alerts.csv"))
         if self.live_mode and not (TradingViewAlertData.feed_url and TradingViewAlertData.feed_token):
             raise ValueError("live mode needs the parameters feed_url (the webhook's address) and feed_token")
-        self.alerts = self.add_data(TradingViewAlertData, "TVALERTS", Resolution.SECOND).symbol
+        # the reader stamps alerts in UTC: say so (add_data defaults to New York time)
+        self.alerts = self.add_data(TradingViewAlertData, "TVALERTS", Resolution.SECOND, TimeZones.UTC).symbol
 
     def on_data(self, slice: Slice) -> None:
         for message in TradingViewAlertData.rejected:

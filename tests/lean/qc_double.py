@@ -96,6 +96,7 @@ class OrderEvent:
     fill_price: float
     utc_time: datetime
     order_fee: OrderFee
+    message: str = ""
 
 
 @dataclass
@@ -170,6 +171,9 @@ class ObjectStore:
         self.saved[key] = text
         return True
 
+    def read(self, key: str) -> str:
+        return self.saved[key]
+
     def contains_key(self, key: str) -> bool:
         return key in self.saved or key in self.files
 
@@ -238,6 +242,12 @@ class Slice(dict):
 class CustomSubscription:
     cls: type
     symbol: str
+    time_zone: str = "America/New_York"
+
+
+class TimeZones:
+    UTC = "UTC"
+    NEW_YORK = "America/New_York"
 
 
 class QCAlgorithm:
@@ -265,6 +275,8 @@ class QCAlgorithm:
         self.fee: Callable[[float, float, str], float] = lambda quantity, price, kind: 0.0
         self._open: list[tuple[RecordedOrder, OrderTicket]] = []
         self.custom: list[CustomSubscription] = []
+        #: order types this brokerage refuses (Lean answers them with an Invalid order event)
+        self.rejected_order_types: set[str] = set()
         self.sources: list[SubscriptionDataSource] = []
         self._next_id = 1
 
@@ -305,8 +317,8 @@ class QCAlgorithm:
     def add_equity(self, ticker: str, resolution: Resolution, market: str) -> Security:
         return self._add(ticker)
 
-    def add_data(self, cls: type, ticker: str, resolution: Resolution) -> Security:
-        self.custom.append(CustomSubscription(cls, ticker))
+    def add_data(self, cls: type, ticker: str, resolution: Resolution, time_zone: str = TimeZones.NEW_YORK) -> Security:
+        self.custom.append(CustomSubscription(cls, ticker, time_zone))
         return Security(ticker, SymbolPropertiesDouble("USD", 1.0, 0.0, 0.01))
 
     def on_data(self, slice: Slice) -> None:  # overridden by algorithms
@@ -323,8 +335,9 @@ class QCAlgorithm:
             assert source.transport_medium == SubscriptionTransportMedium.LOCAL_FILE
             for line in Path(source.source).read_text().splitlines():
                 data = instance.reader(config, line, datetime(2000, 1, 1), self.live_mode)
-                if data is not None:
-                    events.append((data.end_time.replace(tzinfo=UTC), sub.symbol, data))
+                if data is not None:  # custom data times are in the subscription's time zone
+                    events.append((data.end_time.replace(tzinfo=ZoneInfo(sub.time_zone)).astimezone(UTC),
+                                   sub.symbol, data))
         return sorted(events, key=lambda e: e[0])
 
     def consolidate(self, symbol: str, period: timedelta, handler: Callable[[TradeBar], None]) -> None:
@@ -343,7 +356,12 @@ class QCAlgorithm:
         self._next_id += 1
         self.orders.append(order)
         ticket = OrderTicket(self, order)
-        if kind == "market":
+        if kind in self.rejected_order_types:
+            order.status = "invalid"
+            when = self.utc_time.replace(tzinfo=None)
+            self.on_order_event(OrderEvent(order.order_id, OrderStatus.INVALID, 0.0, 0.0, when,
+                                           OrderFee(CashAmount(0.0, "USD")), f"{kind} orders are not supported"))
+        elif kind == "market":
             price = self.securities[symbol].price
             cost = quantity * price + self.fee(abs(quantity), price, kind)
             if quantity > 0 and cost > self.portfolio.cash + 1e-9:  # Lean: insufficient buying power
@@ -443,6 +461,7 @@ def install() -> types.ModuleType:
         "OrderTicket": OrderTicket, "PythonData": PythonData, "BaseData": BaseData, "Slice": Slice,
         "SubscriptionDataSource": SubscriptionDataSource, "SubscriptionDataConfig": SubscriptionDataConfig,
         "SubscriptionTransportMedium": SubscriptionTransportMedium, "FileFormat": FileFormat,
+        "TimeZones": TimeZones,
     }.items():
         setattr(module, name, value)
     module.__all__ = [n for n in dir(module) if not n.startswith("_")]  # type: ignore[attr-defined]

@@ -38,8 +38,8 @@ DATASETS = [
 ]
 
 
-def contracts_file(tmp_path: Path, strategy: str, symbol: str, interval: str) -> Path:
-    entry = {"strategy": strategy, "timeframe": interval}
+def contracts_file(tmp_path: Path, strategy: str, symbol: str, interval: str, **extra: object) -> Path:
+    entry = {"strategy": strategy, "timeframe": interval, **extra}
     path = tmp_path / f"{strategy}-{symbol}-{interval}.json"
     path.write_text(json.dumps({symbol: entry}))
     return path
@@ -85,6 +85,22 @@ def test_order_parity_with_local_runner(lean_data: Path, tmp_path: Path, strateg
     expected = runner_orders(lean_data, strategy, market, symbol, interval, start, end, config)
     actual = double_orders(lean_data, strategy, market, symbol, interval, start, end, config)
     assert expected, "the runner produced no orders: the case proves nothing"
+    assert actual == expected
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGY_ALGORITHM))
+@pytest.mark.parametrize(("market", "symbol", "interval", "start", "end"), DATASETS[:3],
+                         ids=[f"{m}-{s}-{i}" for m, s, i, _, _ in DATASETS[:3]])
+def test_order_parity_with_time_exits(lean_data: Path, tmp_path: Path, strategy: str, market: str, symbol: str,
+                                      interval: str, start: date, end: date) -> None:
+    """Short time exits make exits and new entries fall on the same bar: exits come first in both."""
+    config = contracts_file(tmp_path, strategy, symbol, interval, risk={"max_bars": 3})
+    expected = runner_orders(lean_data, strategy, market, symbol, interval, start, end, config)
+    actual = double_orders(lean_data, strategy, market, symbol, interval, start, end, config)
+    assert any(o[3] == "market" and o[1] == "sell" for o in expected)
+    if (strategy, symbol, interval) == ("rsi-mean-reversion", "SPY", "1h"):  # the case that has them
+        exits = {o[0] for o in expected if o[3] == "market" and o[1] == "sell"}
+        assert exits & {o[0] for o in expected if o[3] == "market" and o[1] == "buy"}
     assert actual == expected
 
 
@@ -141,3 +157,52 @@ def test_bad_contract_file_stops_initialize(tmp_path: Path) -> None:
     path.write_text(json.dumps({"BTCUSDT": {"strategy": "no-such-strategy"}}))
     with pytest.raises((ConfigError, StrategyError), match="no-such-strategy"):
         algorithm.initialize()
+
+
+def test_missing_contract_file_stops_initialize(tmp_path: Path) -> None:
+    cls = load_algorithm(ALGORITHMS / "MacdCrossover" / "main.py")
+    algorithm = cls()
+    algorithm.parameters = {"contracts": str(tmp_path / "typo.json")}
+    with pytest.raises(ConfigError, match=r"parameter contracts: .*typo\.json does not exist"):
+        algorithm.initialize()
+
+
+def test_a_restarted_algorithm_appends_to_its_journal(lean_data: Path, tmp_path: Path) -> None:
+    config = contracts_file(tmp_path, "rsi-mean-reversion", "BTCUSD", "1d")
+    bars = read_trade_bars(lean_data, "coinbase", "BTCUSD", "daily")
+    parameters = {"symbols": "BTCUSD", "market": "coinbase", "contracts": str(config)}
+    first = run_algorithm(ALGORITHMS / "RsiMeanReversion" / "main.py",
+                          {**parameters, "start": "2015-09-01", "end": "2016-12-31"}, {"BTCUSD": bars})
+    key = "alphapulse/RsiMeanReversion/signals.jsonl"
+    before = first.object_store.saved[key].splitlines()
+    cls = load_algorithm(ALGORITHMS / "RsiMeanReversion" / "main.py")
+    second = cls()
+    second.parameters = {**parameters, "start": "2017-01-01", "end": "2018-08-13"}
+    second.object_store.saved = dict(first.object_store.saved)
+    second.initialize()
+    second.replay({"BTCUSD": bars})
+    second.on_end_of_algorithm()
+    after = second.object_store.saved[key].splitlines()
+    assert before and after[:len(before)] == before and len(after) > len(before)
+
+
+def test_refused_exit_orders_fall_back_to_exits_at_the_close(lean_data: Path, tmp_path: Path) -> None:
+    """A brokerage that refuses stop-market orders (Lean's Binance model on spot crypto): the error is
+    logged, no target is placed and the position leaves at the close of the bar that reached a level."""
+    from tests.lean.qc_double import load_algorithm as load
+
+    config = contracts_file(tmp_path, "rsi-mean-reversion", "BTCUSD", "1d")
+    bars = read_trade_bars(lean_data, "coinbase", "BTCUSD", "daily")
+    algorithm = load(ALGORITHMS / "RsiMeanReversion" / "main.py")()
+    algorithm.parameters = {"symbols": "BTCUSD", "market": "coinbase", "start": "2015-09-01", "end": "2018-08-13",
+                            "contracts": str(config)}
+    algorithm.rejected_order_types = {"stop_market"}
+    algorithm.initialize()
+    algorithm.replay({"BTCUSD": bars})
+    assert any("the stop order was refused" in e for e in algorithm.errors)
+    assert not any(o.type == "stop_market" and o.status == "filled" for o in algorithm.orders)
+    assert not any(o.type == "limit" for o in algorithm.orders)  # no second resting sell once the stop is refused
+    level_exits = [o for o in algorithm.orders if o.tag in ("exit:stop", "exit:target")]
+    assert level_exits and all(o.status == "filled" for o in level_exits)
+    closes = {int(t) for t in bars.time + bars.period * 10**9}
+    assert all(int(o.time.timestamp()) * 10**9 in closes for o in level_exits)  # at a bar's close

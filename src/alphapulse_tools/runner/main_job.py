@@ -14,7 +14,6 @@ Run ``python -m alphapulse_tools.runner.main_job --help`` for the options. Exit 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from alphapulse.config import ContractConfig, load_contracts
 from alphapulse.errors import AlphaPulseError, ConfigError
-from alphapulse.intervals import interval_seconds
+from alphapulse.intervals import interval_seconds, warm_up_days
 from alphapulse_tools.runner.backtest import DEFAULT_CONFIG, BacktestOutcome, BacktestRequest, run_backtest
 
 
@@ -39,8 +38,8 @@ def run_main_job(*, data_dir: Path = Path("data"), out: Path | None = None, symb
     contract = (load_contracts(config).for_symbol(symbol) if config is not None
                 else ContractConfig.defaults(symbol))
     warm = create_strategy(strategy, contract, symbol=symbol, market="binance").warm_up_period
-    warm_days = math.ceil((warm + 2) * interval_seconds(interval) / 86_400) + 1
-    first = start - timedelta(days=warm_days)
+    # the history the backtest will load (the same span the runner and Lean use)
+    first = start - timedelta(days=warm_up_days(warm, interval_seconds(interval), "binance"))
 
     def progress(label: str, done: int, total: int) -> None:
         echo(f"  downloaded {label} ({done}/{total})")
