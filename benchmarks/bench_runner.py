@@ -17,6 +17,7 @@ close, volume) from ``../shared/data``, drawn with replacement and chained into 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import statistics
@@ -42,9 +43,11 @@ from alphapulse.lean_data import CACHE_FOLDER, read_trade_bars  # noqa: E402
 
 def median(fn, runs: int = 3) -> tuple[float, object]:
     """Median CPU time of ``runs`` calls (everything measured runs on one thread, so CPU time is
-    the wall time without the other processes of a shared machine) and the last result."""
+    the wall time without the other processes of a shared machine) and the last result. Garbage
+    left by earlier calls is collected before each call (the collector stays on while it runs)."""
     times, result = [], None
     for _ in range(runs):
+        gc.collect()
         start = time.process_time()
         result = fn()
         times.append(time.process_time() - start)

@@ -24,8 +24,10 @@ the Python loop then runs over the *taken* trades only (sizing, cash, fees). Sev
 share one cash book: entries and exits of all instruments are merged in time order (a heap), and
 each entry is sized from the equity (cash + open positions marked at the latest close) at its
 bar's close. With a single instrument no queue is needed (entries and exits alternate), and a
-leaner loop with the same rules and the same arithmetic runs instead (:func:`_run_alone`). Lean's
-orders are built from the trades on first use (:attr:`SimulationResult.orders`).
+leaner loop with the same rules and the same arithmetic runs instead (:func:`_run_alone`: the
+checks that do not depend on the account are made for all candidates at once, flat-rate fees are
+computed inline, whole-unit lots skip decimal rounding, and the equity curve is summed from the
+fills it notes). Lean's orders are built from the trades on first use (:attr:`SimulationResult.orders`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import bisect
 import functools
 import heapq
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +47,7 @@ from alphapulse.bars import Bars
 from alphapulse.errors import StrategyError
 from alphapulse.journal import Direction, Signal
 from alphapulse.risk import round_price
-from alphapulse_tools.runner.fees import LIMIT, MARKET, STOP_MARKET, FeeModel
+from alphapulse_tools.runner.fees import LIMIT, MARKET, STOP_MARKET, FeeModel, value_rate
 
 #: why a position was closed
 EXIT_STOP = "stop"
@@ -305,7 +308,7 @@ class _Book:
         self.start = bars.time
         self.close_time = bars.time + np.int64(bars.period) * 1_000_000_000
         signals = list(instrument.signals)
-        stamps = np.array([s.time for s in signals], dtype=np.int64)
+        stamps = np.fromiter([s.time for s in signals], dtype=np.int64, count=len(signals))
         where = np.searchsorted(bars.time, stamps)
         bad = (where >= len(bars.time)) | (bars.time[np.minimum(where, len(bars.time) - 1)] != stamps) \
             if len(bars.time) else np.ones(len(stamps), dtype=bool)
@@ -316,11 +319,10 @@ class _Book:
                 "signals must come from the same bars")
         if len(stamps) > 1 and (np.diff(stamps) < 0).any():
             raise StrategyError(f"{instrument.symbol}: signals are not in time order")
-        kinds = np.array([s.direction for s in signals], dtype=np.int8)  # Direction values
+        kinds = np.fromiter([s.direction for s in signals], dtype=np.int8, count=len(signals))  # Direction values
         flat = kinds == int(Direction.FLAT)
         flats = where[flat]
-        self.signals = [s for s, f in zip(signals, flat.tolist(), strict=True) if not f] if flat.any() \
-            else signals
+        self.signals = list(itertools.compress(signals, (~flat).tolist())) if flat.any() else signals
         entry = where[~flat]
         self.index: list[int] = entry.tolist()
         tick = instrument.tick_size
@@ -335,6 +337,15 @@ class _Book:
         target = np.array(targets, dtype=float)
         stop = np.where(np.isnan(stop), np.where(long, -np.inf, np.inf), stop)
         target = np.where(np.isnan(target), np.where(long, np.inf, -np.inf), target)
+        # entries refused whatever the account holds (the checks of _enter, in its order; an absent
+        # level is an infinite one on its far side and never refuses): 1 short on a spot instrument,
+        # 2 stop not on the losing side, 3 target not on the winning side, 0 none
+        price, side = bars.close[entry], kinds[~flat].astype(np.float64)
+        fault = np.where((target - price) * side <= 0, 3, 0)
+        fault = np.where((stop - price) * side >= 0, 2, fault)
+        if not instrument.allow_short:
+            fault = np.where(side < 0, 1, fault)
+        self.fault: list[int] = fault.tolist()
         n = len(bars)
         following = np.searchsorted(flats, entry, side="right")
         flat_end = np.where(following < len(flats), flats[np.minimum(following, len(flats) - 1)], -1) \
@@ -358,6 +369,8 @@ class _Book:
         self.exit_time: list[int] = np.where(exit_bar >= 0, self.close_time[np.maximum(exit_bar, 0)], 0).tolist()
         lot = instrument.lot_size
         self.lot_places = max(0, -math.floor(math.log10(lot))) + 2 if lot > 0 else 0
+        #: lots of whole units: a whole number of them is already rounded to ``lot_places``
+        self.whole_lots = lot >= 1 and float(lot).is_integer()
         self.exit_bar: list[int] = exit_bar.tolist()
         self.exit_price: list[float] = exit_price.tolist()
         self.reason: list[int] = reason.tolist()
@@ -398,8 +411,7 @@ def simulate(instruments: Sequence[Instrument], *, cash: float, sizer: Sizer) ->
     trades: list[Trade] = []
     skipped: list[Skipped] = []
     if len(books) == 1:
-        cash = _run_alone(books[0], cash, sizer, trades, skipped)
-        equity_time, equity = _equity_curve(books, trades, cash_start=start_cash)
+        cash, equity_time, equity = _run_alone(books[0], cash, sizer, trades, skipped)
         return SimulationResult(start_cash=start_cash, trades=trades, skipped=skipped,
                                 equity_time=equity_time, equity=equity, cash=cash,
                                 instruments=list(instruments))
@@ -444,10 +456,18 @@ def simulate(instruments: Sequence[Instrument], *, cash: float, sizer: Sizer) ->
                             instruments=list(instruments))
 
 
-def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skipped: list[Skipped]) -> float:
+def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade],
+               skipped: list[Skipped]) -> tuple[float, np.ndarray, np.ndarray]:
     """The event loop of :func:`simulate` and the rules of :func:`_enter` for one instrument: its
     entries and exits alternate in time order, so no event queue is needed, and no other position
-    is ever open at an entry (the same operations in the same order). Returns the final cash."""
+    is ever open at an entry (the same operations in the same order). Returns the final cash and
+    the equity curve (:func:`_equity_curve`'s, from the fills noted on the way)."""
+    start_cash = cash
+    entries: list[int] = []
+    exits: list[int] = []
+    sizes: list[float] = []
+    paid: list[float] = []
+    got: list[float] = []
     inst = book.instrument
     signals, index, count = book.signals, book.index, len(book.index)
     entry_prices, entry_times = book.entry_price, book.entry_time
@@ -455,9 +475,10 @@ def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skip
     exit_bars, exit_prices, exit_times, codes, resume = (
         book.exit_bar, book.exit_price, book.exit_time, book.reason, book.resume)
     fee_of = inst.fee_model.fee
-    lot, places = inst.lot_size, book.lot_places
+    rate = value_rate(inst.fee_model)  # fees computed inline (the same arithmetic) when a flat rate
+    lot, places, whole_lots = inst.lot_size, book.lot_places, book.whole_lots
     min_size, min_value, currency = inst.min_order_size, inst.min_order_value, inst.quote_currency
-    symbol, market, allow_short = inst.symbol, inst.market, inst.allow_short
+    symbol, market, faults = inst.symbol, inst.market, book.fault
     floor, isfinite, bisect_left = math.floor, math.isfinite, bisect.bisect_left
     new, signs = tuple.__new__, book.sign
     peak = cash
@@ -471,13 +492,14 @@ def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skip
         why = ""
         stop, target = stops[k], targets[k]
         sign = signs[k]
-        if sign < 0 and not allow_short:
-            why = "short signal on a spot instrument (shorting not enabled for this contract)"
-        elif stop is not None and (stop - price) * sign >= 0:
-            why = f"stop {stop} is not on the losing side of the entry {price}"
-        elif target is not None and (target - price) * sign <= 0:
-            why = f"target {target} is not on the winning side of the entry {price}"
-        if why:
+        fault = faults[k]
+        if fault:
+            if fault == 1:
+                why = "short signal on a spot instrument (shorting not enabled for this contract)"
+            elif fault == 2:
+                why = f"stop {stop} is not on the losing side of the entry {price}"
+            else:
+                why = f"target {target} is not on the winning side of the entry {price}"
             skipped.append(Skipped(signal, why))
             k = bisect_left(index, i + 1, k)
             continue
@@ -486,7 +508,9 @@ def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skip
         if not (raw > 0 and isfinite(raw)):
             quantity = 0.0
         elif lot > 0:
-            quantity = round(floor(raw / lot + 1e-9) * lot, places)
+            quantity = floor(raw / lot + 1e-9) * lot
+            if not whole_lots:
+                quantity = round(quantity, places)
         else:
             quantity = raw
         if quantity <= 0:
@@ -498,7 +522,7 @@ def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skip
             skipped.append(Skipped(signal, why))
             k = bisect_left(index, i + 1, k)
             continue
-        fee = fee_of(quantity, price, MARKET, entry_time)
+        fee = quantity * price * rate if rate is not None else fee_of(quantity, price, MARKET, entry_time)
         if sign > 0 and quantity * price + fee > cash + 1e-9:
             skipped.append(Skipped(signal, (
                 f"insufficient buying power: {quantity} units cost {quantity * price + fee:.2f} "
@@ -511,15 +535,57 @@ def _run_alone(book: _Book, cash: float, sizer: Sizer, trades: list[Trade], skip
         code = codes[k]
         exit_price = exit_prices[k]
         exit_time = exit_times[k]
-        exit_fee = fee_of(quantity, exit_price, _EXIT_ORDER_TYPES[code], exit_time) if exit_index >= 0 else 0.0
+        if exit_index < 0:
+            exit_fee = 0.0
+        elif rate is not None:
+            exit_fee = quantity * exit_price * rate
+        else:
+            exit_fee = fee_of(quantity, exit_price, _EXIT_ORDER_TYPES[code], exit_time)
         trades.append(new(Trade, (symbol, market, signal.direction, quantity, i, entry_time, price, fee, stop,
                                   target, exit_index, exit_time, exit_price, exit_fee, _REASONS[code], signal)))
-        cash -= sign * quantity * price + fee
+        spent = sign * quantity * price + fee
+        cash -= spent
+        entries.append(i)
+        sizes.append(sign * quantity)
+        paid.append(spent)
         if exit_index < 0:
             break
-        cash += sign * quantity * exit_price - exit_fee
+        back = sign * quantity * exit_price - exit_fee
+        cash += back
+        exits.append(exit_index)
+        got.append(back)
         k = bisect_left(index, exit_index, k)
-    return cash
+    equity_time, equity = _equity_alone(book, entries, exits, sizes, paid, got, start_cash)
+    return cash, equity_time, equity
+
+
+def _equity_alone(book: _Book, entries: list[int], exits: list[int], sizes: list[float], paid: list[float],
+                  got: list[float], cash_start: float) -> tuple[np.ndarray, np.ndarray]:
+    """Equity at every bar close of one instrument, from its fills in time order: bars of the entries
+    and exits, signed quantities, cash paid at each entry and received at each exit (every trade
+    but perhaps the last is closed). The same sums, in the same order, as :func:`_equity_curve`;
+    the running sums are taken over the bars with a fill only (adding the zeros of the other bars
+    changes no sum) and held until the next such bar."""
+    n = len(book.close)
+    if not entries:
+        return book.close_time, np.full(n, cash_start)
+    entry = np.array(entries, dtype=np.int64)
+    exit_ = np.array(exits, dtype=np.int64)
+    signed = np.array(sizes, dtype=np.float64)
+    qty = np.bincount(entry, weights=signed, minlength=n + 1)[:n]
+    qty -= np.bincount(exit_, weights=signed[:len(exit_)], minlength=n + 1)[:n]
+    flows = np.bincount(entry, weights=-np.array(paid, dtype=np.float64), minlength=n)[:n]
+    flows += np.bincount(exit_, weights=np.array(got, dtype=np.float64), minlength=n)[:n]
+    marked = np.zeros(n, dtype=bool)
+    marked[entry] = True
+    marked[exit_] = True
+    fills = np.flatnonzero(marked)
+    held = np.diff(fills, prepend=0, append=n)  # bars before the first fill, then per fill
+    position = np.repeat(np.concatenate([[0.0], np.cumsum(qty[fills])]), held)
+    equity = np.repeat(np.concatenate([[0.0], np.cumsum(flows[fills])]) + cash_start, held)
+    position *= book.close
+    equity += position
+    return book.close_time, equity
 
 
 def _enter(book: _Book, k: int, cash: float, open_trades: dict[int, Trade], books: list[_Book], peak: float,

@@ -85,6 +85,16 @@ class NoFee:
         return 0.0
 
 
+def value_rate(model: FeeModel) -> float | None:
+    """The fixed fraction of the traded value that ``model`` charges on every fill, whatever the
+    order type and time (:class:`PercentOfValueFee`), or None when its fee depends on more than that.
+
+    With a rate, ``quantity * price * rate`` (positive quantity, multiplied in that order) is the
+    model's fee to the last bit, so a caller may compute it without calling :meth:`FeeModel.fee`.
+    """
+    return model.rate if type(model) is PercentOfValueFee else None
+
+
 def fee_model_for(market: str) -> FeeModel:
     """Lean's default fee model of ``market`` (binance, coinbase, usa)."""
     models: dict[str, FeeModel] = {
