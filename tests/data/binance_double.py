@@ -14,6 +14,8 @@ import io
 import json
 import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -170,10 +172,17 @@ class _Server(ThreadingHTTPServer):
     double: BinanceDouble
 
 
-def start(double: BinanceDouble) -> tuple[_Server, threading.Thread]:
+@contextmanager
+def serving(double: BinanceDouble) -> Iterator[BinanceDouble]:
+    """Serve ``double`` on 127.0.0.1 (random port, ``double.url``) until the block ends."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.double = double
     double.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    return server, thread
+    try:
+        yield double
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -10,20 +10,14 @@ import pytest
 from alphapulse.bars import Bars
 from alphapulse.lean_data import read_trade_bars
 from alphapulse_tools.data.binance import BinanceSettings
-from tests.data.binance_double import BinanceDouble, start
+from tests.data.binance_double import BinanceDouble, serving
 
 
 @pytest.fixture
 def binance() -> Iterator[BinanceDouble]:
     """A Binance stand-in on 127.0.0.1 (random port), empty until a test adds what it serves."""
-    double = BinanceDouble()
-    server, thread = start(double)
-    try:
+    with serving(BinanceDouble()) as double:
         yield double
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

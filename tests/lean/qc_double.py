@@ -17,8 +17,8 @@ import enum
 import importlib.util
 import sys
 import types
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -502,9 +502,4 @@ def run_algorithm(main_py: Path, parameters: dict[str, str], bars_by_symbol: dic
     return algorithm
 
 
-def recorded(orders: Iterable[RecordedOrder]) -> list[RecordedOrder]:
-    return [o for o in orders if o.status != "invalid"]
-
-
-__all__ = ["QCAlgorithm", "RecordedOrder", "SymbolPropertiesDouble", "field", "install", "load_algorithm",
-           "recorded", "run_algorithm"]
+__all__ = ["QCAlgorithm", "RecordedOrder", "SymbolPropertiesDouble", "install", "load_algorithm", "run_algorithm"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import missing
@@ -15,3 +17,21 @@ def keras_ready() -> None:
         import tensorflow  # noqa: F401
     except ImportError:
         missing("TensorFlow is not installed (pip install -e '.[ml]')")
+
+
+@pytest.fixture(scope="session")
+def planted_model_folder(keras_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small model trained on planted synthetic signals and saved (``model.keras`` + ``model.json``)."""
+    from alphapulse.config import ContractConfig
+    from alphapulse.features import FeatureSpec
+    from alphapulse.model_factor import ModelMetadata
+    from alphapulse_tools.ml.dataset import build_dataset
+    from alphapulse_tools.ml.model import TrainingSettings, train
+    from tests.ml.synthetic import planted
+
+    spec = FeatureSpec(patterns=tuple(ContractConfig.defaults("SPY").patterns))
+    bars, signals = planted(n_bars=6000)
+    data = build_dataset(bars, signals, spec, horizon=8)
+    model = train(data.x, data.y, data.entry_rows, data.exit_rows, ModelMetadata(spec, horizon=8),
+                  TrainingSettings(epochs=5))
+    return Path(model.save(tmp_path_factory.mktemp("model") / "m"))

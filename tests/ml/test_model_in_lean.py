@@ -8,31 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from alphapulse.config import ContractConfig
 from alphapulse.errors import ConfigError
-from alphapulse.features import FeatureSpec
-from alphapulse.model_factor import ModelMetadata
-from alphapulse_tools.ml.dataset import build_dataset
-from alphapulse_tools.ml.model import TrainingSettings, train
 from tests.lean.test_algorithms import double_orders, runner_orders
-from tests.ml.synthetic import planted
 
 pytestmark = [pytest.mark.usefixtures("keras_ready"),
               pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")]
 
 
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory) -> Path:
-    contract = ContractConfig.defaults("SPY")
-    spec = FeatureSpec(patterns=tuple(contract.patterns))
-    bars, signals = planted(n_bars=6000)
-    data = build_dataset(bars, signals, spec, horizon=8)
-    model = train(data.x, data.y, data.entry_rows, data.exit_rows, ModelMetadata(spec, horizon=8),
-                  TrainingSettings(epochs=5))
-    return Path(model.save(tmp_path_factory.mktemp("model") / "m"))
-
-
-def test_lean_loads_the_model_from_the_object_store(lean_data: Path, tmp_path: Path, model_folder: Path,
+def test_lean_loads_the_model_from_the_object_store(lean_data: Path, tmp_path: Path, planted_model_folder: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import date
 
@@ -40,14 +23,14 @@ def test_lean_loads_the_model_from_the_object_store(lean_data: Path, tmp_path: P
 
     local = tmp_path / "local.json"
     local.write_text(json.dumps({"SPY": {"strategy": "pattern-confluence", "timeframe": "1h",
-                                         "model": {"path": str(model_folder), "weight": 2.0}}}))
+                                         "model": {"path": str(planted_model_folder), "weight": 2.0}}}))
     lean = tmp_path / "lean.json"
     lean.write_text(json.dumps({"SPY": {"strategy": "pattern-confluence", "timeframe": "1h",
                                         "model": {"path": "models/spy-1h", "weight": 2.0}}}))
     args = ("pattern-confluence", "usa", "SPY", "1h", date(2019, 1, 1), date(2021, 3, 31))
     expected = runner_orders(lean_data, *args, local)
-    files = {"models/spy-1h/model.keras": model_folder / "model.keras",
-             "models/spy-1h/model.json": model_folder / "model.json"}
+    files = {"models/spy-1h/model.keras": planted_model_folder / "model.keras",
+             "models/spy-1h/model.json": planted_model_folder / "model.json"}
     original = test_algorithms.run_algorithm
     monkeypatch.setattr(test_algorithms, "run_algorithm",
                         lambda *a, **k: original(*a, **k, object_store_files=files))

@@ -7,29 +7,18 @@ import numpy as np
 import pytest
 
 from alphapulse.config import ContractConfig
-from alphapulse.features import FeatureSpec
 from alphapulse.lean_data import read_trade_bars
-from alphapulse.model_factor import ModelFactor, ModelMetadata
+from alphapulse.model_factor import ModelFactor
 from alphapulse.strategies import create_strategy
 from alphapulse.strategies.pattern_confluence import PatternConfluence
-from alphapulse_tools.ml.dataset import build_dataset
-from alphapulse_tools.ml.model import TrainingSettings, train
-from tests.ml.synthetic import planted
 
 pytestmark = [pytest.mark.usefixtures("keras_ready"),
               pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")]
 
 
 @pytest.fixture(scope="module")
-def factor(tmp_path_factory):
-    contract = ContractConfig.defaults("SPY")
-    spec = FeatureSpec(patterns=tuple(contract.patterns))
-    bars, signals = planted(n_bars=6000)
-    data = build_dataset(bars, signals, spec, horizon=8)
-    model = train(data.x, data.y, data.entry_rows, data.exit_rows, ModelMetadata(spec, horizon=8),
-                  TrainingSettings(epochs=5))
-    folder = model.save(tmp_path_factory.mktemp("model") / "m")
-    return ModelFactor.load(folder, weight=2.0)
+def factor(planted_model_folder):
+    return ModelFactor.load(planted_model_folder, weight=2.0)
 
 
 def test_pattern_confluence_with_the_model_factor_batch_equals_streaming(lean_data, factor):

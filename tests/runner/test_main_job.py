@@ -18,7 +18,7 @@ import pytest
 from alphapulse.bars import Bars, parse_time
 from alphapulse.lean_data import read_trade_bars
 from alphapulse_tools.runner.main_job import main, run_main_job
-from tests.data.binance_double import BTC_RULES, BinanceDouble, kline_csv, start
+from tests.data.binance_double import BTC_RULES, BinanceDouble, kline_csv, serving
 
 FIRST_HOUR = "2023-12-20T00:00:00Z"
 
@@ -33,15 +33,10 @@ def mirror(lean_data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Binance
     double.add_archive("monthly", "BTCUSDT", "1h", "2023-12", kline_csv(bars.between(None, january), 3600))
     double.add_archive("monthly", "BTCUSDT", "1h", "2024-01", kline_csv(bars.between(january, None), 3600))
     double.exchange["BTCUSDT"] = BTC_RULES
-    server, thread = start(double)
-    monkeypatch.setenv("ALPHAPULSE_BINANCE_DATA_URL", double.url)
-    monkeypatch.setenv("ALPHAPULSE_BINANCE_API_URL", double.url)
-    try:
+    with serving(double):
+        monkeypatch.setenv("ALPHAPULSE_BINANCE_DATA_URL", double.url)
+        monkeypatch.setenv("ALPHAPULSE_BINANCE_API_URL", double.url)
         yield double
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.mark.parametrize("strategy", ["pattern-confluence", "macd-crossover"])

@@ -205,3 +205,23 @@ def daily_sums(trades: list[dict[str, Any]]) -> dict[str, tuple[float, float, in
         out[day] = (float(np.sum([t["profitLoss"] for t in mine])),
                     float(np.sum([t["totalFees"] for t in mine])), len(mine))
     return out
+
+
+def assert_daily_views(conn: Any, backtest: Any, copies: int = 1) -> None:
+    """``daily_pnl`` equals the trades' daily sums and ``daily_pattern_signals`` the signals' pattern
+    hits (``copies`` runs holding the same signals)."""
+    from collections import Counter
+
+    import pytest
+
+    rows = conn.execute("SELECT to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'), profit_loss, fees, trades "
+                        "FROM daily_pnl ORDER BY day").fetchall()
+    reference = daily_sums(backtest.trades)
+    assert [r[0] for r in rows] == list(reference)
+    for day, pnl, fees, trades in rows:
+        assert (pnl, fees, trades) == (pytest.approx(reference[day][0]), pytest.approx(reference[day][1]),
+                                       reference[day][2])
+    per_pattern = dict(((p, d), n) for p, d, n in conn.execute(
+        "SELECT pattern, direction, sum(signals)::int FROM daily_pattern_signals GROUP BY 1, 2").fetchall())
+    hits = Counter((p.name, s.direction.label) for s in backtest.signals for p in s.patterns)
+    assert per_pattern == {key: copies * n for key, n in hits.items()}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -17,7 +16,7 @@ from alphapulse_tools.store.exporter import COLUMNS, copy_supported, export_sour
 from alphapulse_tools.store.migrations import migrate
 from tests.store.lean_results import (
     Backtest,
-    daily_sums,
+    assert_daily_views,
     simulate,
     write_journal,
     write_lines,
@@ -137,17 +136,7 @@ def test_lean_and_local_runner_folders_give_the_same_trades_and_events(
 def test_daily_rollups_match_a_reference_sum(tmp_path: Path, store: psycopg.Connection,
                                              backtest: Backtest) -> None:
     export_sources(store, [write_result_folder(tmp_path / "run", backtest, local_runner=True)])
-    rows = store.execute("SELECT to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'), profit_loss, fees, trades "
-                         "FROM daily_pnl ORDER BY day").fetchall()
-    reference = daily_sums(backtest.trades)
-    assert [r[0] for r in rows] == list(reference)
-    for day, pnl, fees, trades in rows:
-        assert (pnl, fees, trades) == (pytest.approx(reference[day][0]), pytest.approx(reference[day][1]),
-                                       reference[day][2])
-    patterns = dict(((p, d), n) for p, d, n in store.execute(
-        "SELECT pattern, direction, sum(signals)::int FROM daily_pattern_signals GROUP BY 1, 2").fetchall())
-    hits = Counter((p.name, s.direction.label) for s in backtest.signals for p in s.patterns)
-    assert patterns == dict(hits)
+    assert_daily_views(store, backtest)
 
 
 def test_years_get_their_own_partitions(tmp_path: Path, store: psycopg.Connection, lean_data: Path) -> None:

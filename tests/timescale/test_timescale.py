@@ -23,7 +23,7 @@ from alphapulse_tools.store.mode import StoreMode
 from alphapulse_tools.store.retention import apply_retention
 from tests.store.lean_results import (
     Backtest,
-    daily_sums,
+    assert_daily_views,
     simulate,
     write_journal,
     write_lines,
@@ -115,17 +115,7 @@ def test_time_bucket_gives_the_last_equity_of_each_day(exported: psycopg.Connect
 
 
 def test_continuous_aggregates_match_the_reference(exported: psycopg.Connection, backtest: Backtest) -> None:
-    rows = exported.execute("SELECT to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD'), profit_loss, fees, trades "
-                            "FROM daily_pnl ORDER BY day").fetchall()
-    reference = daily_sums(backtest.trades)
-    assert [r[0] for r in rows] == list(reference)
-    for day, pnl, fees, trades in rows:
-        assert (pnl, fees, trades) == (pytest.approx(reference[day][0]), pytest.approx(reference[day][1]),
-                                       reference[day][2])
-    per_pattern = dict(((p, d), n) for p, d, n in exported.execute(
-        "SELECT pattern, direction, sum(signals)::int FROM daily_pattern_signals GROUP BY 1, 2").fetchall())
-    hits = Counter((p.name, s.direction.label) for s in backtest.signals for p in s.patterns)
-    assert per_pattern == {key: 2 * n for key, n in hits.items()}  # two runs hold the same signals
+    assert_daily_views(exported, backtest, copies=2)  # two runs hold the same signals
 
 
 def test_compression_by_policy_and_by_hand_keeps_data_and_idempotency(
