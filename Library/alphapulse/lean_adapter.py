@@ -10,9 +10,16 @@ An algorithm's ``main.py`` stays a few lines: it builds a :class:`LeanStrategyRu
   ``initialize``, which stops the algorithm with that message;
 * subscribes each symbol at the Lean resolution of its timeframe and consolidates to the timeframe,
   warms up with ``set_warm_up`` (bars feed the strategies, nothing is ordered);
+* sets every security up to execute like the local runner (:func:`set_up_execution`): Lean's
+  default brokerage model on a margin account at leverage 1 (cash-like buying power that still
+  accepts a resting stop and a resting target for the same holding), the market's own fee model
+  (e.g. ``BinanceFeeModel``) and :class:`AlphaPulseFillModel` (the fill rules of
+  :mod:`alphapulse.fills`);
 * owns one :class:`SymbolData` per symbol (the consolidator's handler and the core's
   :class:`~alphapulse.trader.SymbolTrader`) and translates the trader's intents into
-  ``market_order`` / ``stop_market_order`` / ``limit_order`` / ``ticket.cancel()``;
+  ``market_order`` / ``stop_market_order`` / ``limit_order`` / ``ticket.cancel()``; order events
+  that arrive before their ticket is known (a fill reported while the order is being submitted, or
+  from the brokerage's thread in live mode) are kept and handled once it is;
 * appends every signal and every fill, as the journal's JSON lines, to the ObjectStore under
   ``alphapulse/<algorithm>/signals.jsonl`` and ``.../fills.jsonl`` (saved once per bar and at the end).
 
@@ -23,6 +30,7 @@ Only this module and the algorithms touch Lean's API; it imports Lean's names fr
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,6 +41,7 @@ from alphapulse.alerts import TradingViewFollower
 from alphapulse.bars import Bar, to_ns
 from alphapulse.config import ContractConfig, Contracts, load_contracts
 from alphapulse.errors import AlphaPulseError, ConfigError
+from alphapulse.fills import limit_fill, stop_fill
 from alphapulse.intervals import interval_seconds, lean_resolution, warm_up_days
 from alphapulse.journal import Fill, Signal
 from alphapulse.lean_data import data_time_zone, security_type_of
@@ -41,12 +50,15 @@ from alphapulse.strategies import STRATEGIES, create_strategy
 from alphapulse.trader import OrderIntent, SymbolTrader
 
 if TYPE_CHECKING:
-    from AlgorithmImports import OrderEvent, OrderTicket, QCAlgorithm, TradeBar
+    from AlgorithmImports import OrderEvent, OrderTicket, QCAlgorithm, Security, TradeBar
 
 #: the account currency of each crypto market's quote assets used here
 ACCOUNT_CURRENCY = {"binance": "USDT", "bybit": "USDT", "coinbase": "USD", "kraken": "USD", "bitfinex": "USD",
                     "usa": "USD"}
 KNOWN_MARKETS = tuple(ACCOUNT_CURRENCY)
+#: the fee model of each market's brokerage in Lean (the local runner's fees mirror them)
+FEE_MODELS = {"binance": "BinanceFeeModel", "bybit": "BybitFeeModel", "coinbase": "CoinbaseFeeModel",
+              "kraken": "KrakenFeeModel", "bitfinex": "BitfinexFeeModel", "usa": "InteractiveBrokersFeeModel"}
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,95 @@ class JournalWriter:
         self._dirty.clear()
 
 
+def set_up_execution(security: Security, market: str, zone: ZoneInfo) -> None:
+    """Make ``security`` execute as the local runner simulates it: the market's fee model, the fill
+    rules of :mod:`alphapulse.fills` and leverage 1 (entries are paid from cash)."""
+    from AlgorithmImports import (
+        BinanceFeeModel,
+        BitfinexFeeModel,
+        BybitFeeModel,
+        CoinbaseFeeModel,
+        InteractiveBrokersFeeModel,
+        KrakenFeeModel,
+    )
+
+    fee_models = {"BinanceFeeModel": BinanceFeeModel, "BybitFeeModel": BybitFeeModel,
+                  "CoinbaseFeeModel": CoinbaseFeeModel, "KrakenFeeModel": KrakenFeeModel,
+                  "BitfinexFeeModel": BitfinexFeeModel, "InteractiveBrokersFeeModel": InteractiveBrokersFeeModel}
+    security.set_fee_model(fee_models[FEE_MODELS[market]]())
+    security.set_fill_model(fill_model_type()(zone))
+    security.set_leverage(1.0)
+
+
+_FILL_MODEL: list[type] = []
+
+
+def fill_model_type() -> type:
+    """:class:`AlphaPulseFillModel`, a subclass of Lean's ``FillModel`` (defined on first use, when
+    Lean's names can be imported)."""
+    if not _FILL_MODEL:
+        _FILL_MODEL.append(_define_fill_model())
+    return _FILL_MODEL[0]
+
+
+def _define_fill_model() -> type:
+    from AlgorithmImports import FillModel, LimitOrder, OrderStatus, Prices, StopMarketOrder
+
+    class AlphaPulseFillModel(FillModel):
+        """Lean's fill model with the stop and limit rules of :mod:`alphapulse.fills` (a bar that
+        reaches the level fills it, a gap fills at the open), evaluated from the bar after the order
+        was placed, as the local runner does. Market orders keep Lean's rule (the current close).
+        An exit (``stop``/``target`` tag) never fills once the holding it closes is gone."""
+
+        def __init__(self, zone: ZoneInfo) -> None:
+            super().__init__()
+            self.zone = zone
+
+        def stop_market_fill(self, asset: Security, order: StopMarketOrder) -> OrderEvent:
+            fill = super().stop_market_fill(asset, order)
+            prices = self._eligible(asset, order)
+            price = None if prices is None else stop_fill(float(order.quantity), float(order.stop_price),
+                                                         float(prices.open), float(prices.high),
+                                                         float(prices.low))
+            return self._settle(fill, order, price)
+
+        def limit_fill(self, asset: Security, order: LimitOrder) -> OrderEvent:
+            fill = super().limit_fill(asset, order)
+            prices = self._eligible(asset, order)
+            price = None if prices is None else limit_fill(float(order.quantity), float(order.limit_price),
+                                                          float(prices.open), float(prices.high),
+                                                          float(prices.low))
+            return self._settle(fill, order, price)
+
+        def _eligible(self, asset: Security, order: StopMarketOrder | LimitOrder) -> Prices | None:
+            """The bar to evaluate ``order`` on, or None (cancelled, exchange closed, stale bar, or an
+            exit whose holding is already closed)."""
+            if order.status == OrderStatus.CANCELED or not self.is_exchange_open(asset, False):
+                return None
+            if str(order.tag) in ("stop", "target") and float(asset.holdings.quantity) * float(order.quantity) >= 0:
+                return None
+            prices = self.get_prices(asset, order.direction)
+            end = prices.end_time.replace(tzinfo=self.zone).astimezone(UTC)
+            if end <= order.time.replace(tzinfo=UTC):  # placed while this bar was handled
+                return None
+            return prices
+
+        @staticmethod
+        def _settle(fill: OrderEvent, order: StopMarketOrder | LimitOrder, price: float | None) -> OrderEvent:
+            if price is None:
+                if fill.status == OrderStatus.FILLED:  # only for an exit whose holding is gone
+                    fill.status = order.status
+                    fill.fill_price = 0.0
+                    fill.fill_quantity = 0.0
+                return fill
+            fill.status = OrderStatus.FILLED
+            fill.fill_price = price
+            fill.fill_quantity = order.quantity
+            return fill
+
+    return AlphaPulseFillModel
+
+
 @dataclass
 class SymbolData:
     """Per-symbol state: the Lean symbol, the core's trader and the open exit-order tickets."""
@@ -173,26 +274,27 @@ class LeanStrategyRunner:
         self.journal = JournalWriter(algorithm.object_store, name)
         self.by_symbol: dict[Any, SymbolData] = {}
         self._orders: dict[int, tuple[SymbolData, OrderIntent]] = {}
-        # the order being submitted: a market order may fill (and report) before its ticket returns
-        self._submitting: tuple[SymbolData, OrderIntent] | None = None
-        self._reported: set[int] = set()
+        # order events can arrive before their ticket is known: while the order is being submitted
+        # (a market order fills inside market_order in a backtest) or from the brokerage's thread live
+        self._lock = threading.RLock()
+        self._in_flight = 0
+        self._early: dict[int, list[OrderEvent]] = {}
+        self._partial: dict[int, tuple[float, float]] = {}  # order id -> (quantity, value) filled so far
 
         algorithm.set_start_date(params.start.year, params.start.month, params.start.day)
         if params.end is not None:
             algorithm.set_end_date(params.end.year, params.end.month, params.end.day)
         market = params.market
         currency = ACCOUNT_CURRENCY[market]
-        allow_short = any(params.contract(s).risk.allow_short for s in params.symbols)
-        if market == "usa":
-            algorithm.set_cash(params.cash)
-        else:
+        if market != "usa":
             algorithm.set_time_zone("UTC")
             algorithm.set_account_currency(currency)
-            algorithm.set_cash(params.cash)
-            brokerage = {"binance": BrokerageName.BINANCE, "coinbase": BrokerageName.COINBASE,
-                         "bybit": BrokerageName.BYBIT, "kraken": BrokerageName.KRAKEN,
-                         "bitfinex": BrokerageName.BITFINEX}[market]
-            algorithm.set_brokerage_model(brokerage, AccountType.MARGIN if allow_short else AccountType.CASH)
+        algorithm.set_cash(params.cash)
+        # Lean's default brokerage model accepts the stop-market and limit exits (Binance's and
+        # Coinbase's models refuse stop-market orders on spot crypto) and, on a margin account, keeps
+        # both resting for one holding (a cash account reserves the holding for the first sell);
+        # leverage 1 per security (set_up_execution) keeps the buying power to the cash, as the runner
+        algorithm.set_brokerage_model(BrokerageName.DEFAULT, AccountType.MARGIN)
         resolutions = {"minute": Resolution.MINUTE, "hour": Resolution.HOUR, "daily": Resolution.DAILY}
         lean_market = {"binance": Market.BINANCE, "coinbase": Market.COINBASE, "bybit": Market.BYBIT,
                        "kraken": Market.KRAKEN, "bitfinex": Market.BITFINEX, "usa": Market.USA}[market]
@@ -209,6 +311,7 @@ class LeanStrategyRunner:
                 security = algorithm.add_equity(ticker, resolution, lean_market)
             else:
                 security = algorithm.add_crypto(ticker, resolution, lean_market)
+            set_up_execution(security, market, zone)
             props = security.symbol_properties
             minimum = float(props.minimum_order_size or 0)
             notional = market in NOTIONAL_MINIMUM_MARKETS  # Lean's Binance minimum is an order value
@@ -258,89 +361,118 @@ class LeanStrategyRunner:
         core_bar = data.to_bar(bar)
         position = float(algorithm.portfolio[data.symbol].quantity)
         equity = float(algorithm.portfolio.total_portfolio_value)
-        try:
-            signal, intents = data.trader.on_bar(core_bar, position=position, equity=equity,
-                                                 trading=not algorithm.is_warming_up)
-        except AlphaPulseError as exc:
-            if algorithm.live_mode:  # a bad bar live: log it and skip, never take the algorithm down
-                algorithm.error(f"{data.ticker}: skipped a bar: {exc}")
-                return
-            raise
-        if signal is not None and not algorithm.is_warming_up:
-            self.journal.signal(signal)
+        with self._lock:
+            try:
+                signal, intents = data.trader.on_bar(core_bar, position=position, equity=equity,
+                                                     trading=not algorithm.is_warming_up)
+            except AlphaPulseError as exc:
+                if algorithm.live_mode:  # a bad bar live: log it and skip, never take the algorithm down
+                    algorithm.error(f"{data.ticker}: skipped a bar: {exc}")
+                    return
+                raise
+            if signal is not None and not algorithm.is_warming_up:
+                self.journal.signal(signal)
         self.execute(data, intents)
-        self.journal.flush()
+        with self._lock:
+            self.journal.flush()
 
     # -- orders ---------------------------------------------------------------------------------------
     def execute(self, data: SymbolData, intents: list[OrderIntent]) -> None:
         algorithm = self.algorithm
         for intent in intents:
             if intent.kind == "cancel_exits":
-                for ticket in data.exit_tickets:
+                with self._lock:
+                    tickets, data.exit_tickets = data.exit_tickets, []
+                for ticket in tickets:
                     ticket.cancel(intent.tag)
-                data.exit_tickets.clear()
                 continue
             if intent.kind in ("stop_market", "limit") and data.trader.exits_in_software:
                 continue  # an exit order of this position was refused: its exits are checked at the close
             ticket: OrderTicket
-            self._submitting = (data, intent)
-            if intent.kind == "market":
-                ticket = algorithm.market_order(data.symbol, intent.quantity, tag=intent.tag)
-            elif intent.kind == "stop_market":
-                ticket = algorithm.stop_market_order(data.symbol, intent.quantity, float(intent.price or 0),
-                                                     tag=intent.tag)
-                data.exit_tickets.append(ticket)
-            else:
-                ticket = algorithm.limit_order(data.symbol, intent.quantity, float(intent.price or 0),
-                                               tag=intent.tag)
-                data.exit_tickets.append(ticket)
-            self._submitting = None
-            order_id = int(ticket.order_id)
-            if order_id in self._reported:  # already filled while being submitted
-                self._reported.discard(order_id)
-            else:
+            with self._lock:
+                self._in_flight += 1
+            try:
+                if intent.kind == "market":
+                    ticket = algorithm.market_order(data.symbol, intent.quantity, tag=intent.tag)
+                elif intent.kind == "stop_market":
+                    ticket = algorithm.stop_market_order(data.symbol, intent.quantity, float(intent.price or 0),
+                                                         tag=intent.tag)
+                else:
+                    ticket = algorithm.limit_order(data.symbol, intent.quantity, float(intent.price or 0),
+                                                   tag=intent.tag)
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
+            with self._lock:
+                order_id = int(ticket.order_id)
                 self._orders[order_id] = (data, intent)
+                if intent.kind != "market":
+                    data.exit_tickets.append(ticket)
+                early = self._early.pop(order_id, [])
+                if not self._in_flight:
+                    self._early.clear()  # events of orders that are not this algorithm's
+            for event in early:
+                self.on_order_event(event)
 
     def on_order_event(self, order_event: OrderEvent) -> None:
         """Forwarded from the algorithm: journal fills and place or cancel the exit orders."""
         from AlgorithmImports import OrderStatus
 
-        if order_event.status == OrderStatus.INVALID:
-            rejected = self._orders.pop(int(order_event.order_id), None)
-            if rejected is None and self._submitting is not None:
-                rejected, self._submitting = self._submitting, None
-                self._reported.add(int(order_event.order_id))
-            if rejected is not None:
-                data, intent = rejected
+        order_id = int(order_event.order_id)
+        with self._lock:
+            found = self._orders.get(order_id)
+            if found is None:
+                if self._in_flight:  # reported before its ticket returned: handled once it has
+                    self._early.setdefault(order_id, []).append(order_event)
+                return
+            data, intent = found
+            status = order_event.status
+            if status == OrderStatus.INVALID:
+                del self._orders[order_id]
                 self.algorithm.error(f"{data.ticker}: the {intent.tag} order was refused ({order_event.message}); "
                                      "its exits are now checked at each bar's close")
-                data.exit_tickets = [t for t in data.exit_tickets if int(t.order_id) != int(order_event.order_id)]
-                self.execute(data, data.trader.on_rejected(intent.tag))
-            return
-        if order_event.status != OrderStatus.FILLED:
-            return
-        found = self._orders.pop(int(order_event.order_id), None)
-        if found is None and self._submitting is not None:
-            found, self._submitting = self._submitting, None
-            self._reported.add(int(order_event.order_id))
-        if found is None:
-            return
-        data, intent = found
+                data.exit_tickets = [t for t in data.exit_tickets if int(t.order_id) != order_id]
+                intents = data.trader.on_rejected(intent.tag)
+            elif status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+                intents = self._filled(data, intent, order_event, final=status == OrderStatus.FILLED)
+            else:
+                if status == OrderStatus.CANCELED:
+                    del self._orders[order_id]
+                    if order_id in self._partial:
+                        self.algorithm.error(f"{data.ticker}: the {intent.tag} order was cancelled after a partial "
+                                             f"fill of {self._partial.pop(order_id)[0]}")
+                return
+        self.execute(data, intents)
+
+    def _filled(self, data: SymbolData, intent: OrderIntent, order_event: OrderEvent, *,
+                final: bool) -> list[OrderIntent]:
+        """Journal one fill (partial fills each get their line); once the order is complete, tell the
+        trader the whole quantity at its average price."""
+        order_id = int(order_event.order_id)
         quantity = float(order_event.fill_quantity)
         price = float(order_event.fill_price)
         fee = order_event.order_fee.value
         self.journal.fill(Fill(
-            algorithm=self.name, order_id=int(order_event.order_id), symbol=data.ticker, market=data.market,
+            algorithm=self.name, order_id=order_id, symbol=data.ticker, market=data.market,
             time=to_ns(order_event.utc_time.replace(tzinfo=UTC)), quantity=quantity, price=price,
             fee=float(fee.amount), fee_currency=str(fee.currency), order_type=intent.kind,
             signal_id=intent.signal_id, tag=intent.tag))
-        if intent.kind in ("stop_market", "limit"):
-            data.exit_tickets = [t for t in data.exit_tickets if int(t.order_id) != int(order_event.order_id)]
+        filled, value = self._partial.pop(order_id, (0.0, 0.0))
+        filled, value = filled + quantity, value + quantity * price
+        if not final:
+            self._partial[order_id] = (filled, value)
+            self.journal.flush()
+            return []
+        del self._orders[order_id]
+        if intent.kind != "market":
+            data.exit_tickets = [t for t in data.exit_tickets if int(t.order_id) != order_id]
         equity = float(self.algorithm.portfolio.total_portfolio_value)
-        self.execute(data, data.trader.on_fill(quantity, price, intent.tag, equity))
+        intents = data.trader.on_fill(filled, value / filled if filled else price, intent.tag, equity)
         self.journal.flush()
+        return intents
 
     def on_end_of_algorithm(self) -> None:
-        self.journal.flush()
+        with self._lock:
+            self.journal.flush()
         summary = {"algorithm": self.name, "strategy": self.params.strategy, "symbols": list(self.params.symbols)}
         self.algorithm.log(f"AlphaPulse: {json.dumps(summary)}")

@@ -2,13 +2,26 @@
 
 ``install()`` puts a fake ``AlgorithmImports`` module into ``sys.modules`` so an algorithm's real
 ``main.py`` can be imported and its real handlers run outside Lean. The double records every order
-the algorithm submits and acts as a broker with Lean's default backtest semantics: market orders
-fill at the current bar's close when submitted; stop-market and limit orders are evaluated from the
-next bar on against its open/high/low (a gap through the level fills at the open; when a stop and a
-limit of one position are both reached in a bar, the stop — submitted first — fills first and the
-algorithm cancels the limit). Fees come from the runner's fee model for the market (0.1% of value on
-Binance), charged in the quote currency. Consolidation is by whole periods of the bars fed (only the
-identity consolidation, period == bar length, and whole multiples are supported).
+the algorithm submits and acts as a broker the way Lean's backtesting brokerage does:
+
+* order checks of the brokerage model set with ``set_brokerage_model``: Lean's Binance and Coinbase
+  models refuse stop-market orders on spot crypto; a cash account reserves the holding for open sell
+  orders (a second resting sell of the same holding is refused, as Lean's ``CashBuyingPowerModel``
+  does); an entry costing more than the buying power (cash x leverage) is refused. A refused order gets
+  an ``Invalid`` order event;
+* market orders fill at the current bar's close when submitted; resting orders are evaluated on every
+  bar after the one they were placed on, in order-id order, through the security's fill model
+  (``security.set_fill_model``), else through this module's :class:`FillModel`, which follows Lean's
+  base model (a sell stop triggers when the low is strictly below the stop and fills at
+  ``min(stop, close)``; a sell limit fills when the high is strictly above the limit, at
+  ``max(low, limit)``; buys mirrored). Fill events reach ``on_order_event`` synchronously, before the
+  next order is evaluated; a cancelled order gets a ``Canceled`` event;
+* ``partial_fills = n`` reports each market order as n partial fills (the whole fee with the first);
+  ``events_from_thread = True`` reports a market order's events from another thread before the
+  ticket returns (as Lean live).
+
+Fees come from the test (the runner's fee model for the market), charged in the quote currency.
+Consolidation is by whole periods of the bars fed (only the identity consolidation).
 """
 
 from __future__ import annotations
@@ -16,9 +29,10 @@ from __future__ import annotations
 import enum
 import importlib.util
 import sys
+import threading
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +59,7 @@ class Market:
 
 
 class BrokerageName(enum.Enum):
+    DEFAULT = 0
     BINANCE = 1
     COINBASE = 2
     BYBIT = 3
@@ -63,7 +78,13 @@ class OrderStatus(enum.Enum):
     PARTIALLY_FILLED = 2
     FILLED = 3
     CANCELED = 5
+    NONE = 6
     INVALID = 7
+
+
+class OrderDirection(enum.Enum):
+    BUY = 0
+    SELL = 1
 
 
 @dataclass
@@ -113,6 +134,103 @@ class RecordedOrder:
     tag: str
     status: str = "submitted"
 
+    # -- the members of Lean's Order a fill model reads -------------------------------------------
+    @property
+    def id(self) -> int:
+        return self.order_id
+
+    @property
+    def direction(self) -> OrderDirection:
+        return OrderDirection.BUY if self.quantity > 0 else OrderDirection.SELL
+
+    @property
+    def order_status(self) -> OrderStatus:
+        return {"submitted": OrderStatus.SUBMITTED, "filled": OrderStatus.FILLED,
+                "canceled": OrderStatus.CANCELED, "invalid": OrderStatus.INVALID}[self.status]
+
+
+class LeanOrderView:
+    """An order as Lean hands it to a fill model: ``time`` naive UTC, ``status`` an OrderStatus."""
+
+    def __init__(self, order: RecordedOrder) -> None:
+        self._order = order
+        self.id = order.order_id
+        self.time = order.time.astimezone(UTC).replace(tzinfo=None)
+        self.quantity = order.quantity
+        self.stop_price = order.stop_price
+        self.limit_price = order.limit_price
+        self.tag = order.tag
+        self.direction = order.direction
+        self.status = order.order_status
+
+
+@dataclass
+class Prices:
+    time: datetime
+    end_time: datetime
+    current: float
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+class FillModel:
+    """Lean's base fill model for stop-market and limit orders on trade bars (see the module doc)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def get_prices(self, asset: Security, direction: OrderDirection) -> Prices:
+        bar = asset.bar
+        assert bar is not None
+        return Prices(bar.time, bar.end_time, bar.close, bar.open, bar.high, bar.low, bar.close)
+
+    def is_exchange_open(self, asset: Security, is_extended_market_hours: bool) -> bool:
+        return asset.bar is not None
+
+    def _event(self, asset: Security, order: LeanOrderView) -> OrderEvent:
+        return OrderEvent(order.id, order.status, 0.0, 0.0, asset.utc_time, OrderFee(CashAmount(0.0, "USD")))
+
+    def _fresh(self, asset: Security, order: LeanOrderView) -> Prices | None:
+        if order.status == OrderStatus.CANCELED or not self.is_exchange_open(asset, False):
+            return None
+        prices = self.get_prices(asset, order.direction)
+        end = prices.end_time.replace(tzinfo=asset.zone).astimezone(UTC).replace(tzinfo=None)
+        return None if end <= order.time else prices
+
+    def stop_market_fill(self, asset: Security, order: LeanOrderView) -> OrderEvent:
+        fill = self._event(asset, order)
+        prices = self._fresh(asset, order)
+        stop = float(order.stop_price or 0)
+        if prices is not None and (prices.low < stop if order.quantity < 0 else prices.high > stop):
+            fill.status = OrderStatus.FILLED
+            fill.fill_price = min(stop, prices.current) if order.quantity < 0 else max(stop, prices.current)
+            fill.fill_quantity = order.quantity
+        return fill
+
+    def limit_fill(self, asset: Security, order: LeanOrderView) -> OrderEvent:
+        fill = self._event(asset, order)
+        prices = self._fresh(asset, order)
+        limit = float(order.limit_price or 0)
+        if prices is not None and (prices.high > limit if order.quantity < 0 else prices.low < limit):
+            fill.status = OrderStatus.FILLED
+            fill.fill_price = max(prices.low, limit) if order.quantity < 0 else min(prices.high, limit)
+            fill.fill_quantity = order.quantity
+        return fill
+
+
+def _fee_model(name: str) -> type:
+    return type(name, (), {"__doc__": f"Stands for Lean's {name} (the test's fee function charges it)."})
+
+
+BinanceFeeModel = _fee_model("BinanceFeeModel")
+BybitFeeModel = _fee_model("BybitFeeModel")
+CoinbaseFeeModel = _fee_model("CoinbaseFeeModel")
+KrakenFeeModel = _fee_model("KrakenFeeModel")
+BitfinexFeeModel = _fee_model("BitfinexFeeModel")
+InteractiveBrokersFeeModel = _fee_model("InteractiveBrokersFeeModel")
+
 
 class OrderTicket:
     def __init__(self, algorithm: QCAlgorithm, order: RecordedOrder) -> None:
@@ -123,6 +241,7 @@ class OrderTicket:
     def cancel(self, tag: str | None = None) -> None:
         if self.order.status == "submitted":
             self.order.status = "canceled"
+            self._algorithm._emit(self.order, OrderStatus.CANCELED, 0.0, 0.0)
 
 
 @dataclass
@@ -138,6 +257,23 @@ class Security:
     symbol: str
     symbol_properties: SymbolPropertiesDouble
     price: float = 0.0
+    crypto: bool = True
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    bar: TradeBar | None = None  # the last bar (exchange-local times), what Lean's cache holds
+    utc_time: datetime = datetime(1970, 1, 1)
+    holdings: Holding | None = None
+    fee_model: Any = None
+    fill_model: Any = None
+    leverage: float | None = None
+
+    def set_fee_model(self, model: Any) -> None:
+        self.fee_model = model
+
+    def set_fill_model(self, model: Any) -> None:
+        self.fill_model = model
+
+    def set_leverage(self, leverage: float) -> None:
+        self.leverage = float(leverage)
 
 
 @dataclass
@@ -275,8 +411,12 @@ class QCAlgorithm:
         self.fee: Callable[[float, float, str], float] = lambda quantity, price, kind: 0.0
         self._open: list[tuple[RecordedOrder, OrderTicket]] = []
         self.custom: list[CustomSubscription] = []
-        #: order types this brokerage refuses (Lean answers them with an Invalid order event)
+        #: order types refused on top of the brokerage model's rules (a live brokerage's own refusals)
         self.rejected_order_types: set[str] = set()
+        #: report each market order as this many partial fills
+        self.partial_fills = 1
+        #: report a market order's events from another thread before its ticket returns
+        self.events_from_thread = False
         self.sources: list[SubscriptionDataSource] = []
         self._next_id = 1
 
@@ -305,17 +445,17 @@ class QCAlgorithm:
     def set_warm_up(self, period: timedelta) -> None:
         self.warm_up = period
 
-    def _add(self, ticker: str) -> Security:
+    def _add(self, ticker: str, *, crypto: bool) -> Security:
         props = self.symbol_properties.get(ticker, SymbolPropertiesDouble("USD", 1e-8, 0.0, 0.01))
-        security = Security(ticker, props)
+        security = Security(ticker, props, crypto=crypto, holdings=self.portfolio[ticker])
         self.securities[ticker] = security
         return security
 
     def add_crypto(self, ticker: str, resolution: Resolution, market: str) -> Security:
-        return self._add(ticker)
+        return self._add(ticker, crypto=True)
 
     def add_equity(self, ticker: str, resolution: Resolution, market: str) -> Security:
-        return self._add(ticker)
+        return self._add(ticker, crypto=False)
 
     def add_data(self, cls: type, ticker: str, resolution: Resolution, time_zone: str = TimeZones.NEW_YORK) -> Security:
         self.custom.append(CustomSubscription(cls, ticker, time_zone))
@@ -350,27 +490,53 @@ class QCAlgorithm:
         self.errors.append(message)
 
     # -- orders ----------------------------------------------------------------------------------
+    def _refusal(self, security: Security, kind: str, quantity: float) -> str | None:
+        """Why the brokerage model refuses this order (None: accepted)."""
+        name, account = self.brokerage or (BrokerageName.DEFAULT, AccountType.MARGIN)
+        if kind in self.rejected_order_types:
+            return f"{kind} orders are not supported"
+        if kind == "stop_market" and security.crypto and name in (BrokerageName.BINANCE, BrokerageName.COINBASE):
+            return f"{name.name} does not support StopMarket orders for spot crypto"
+        holding = self.portfolio[security.symbol].quantity
+        if quantity < 0 and security.crypto and account == AccountType.CASH:
+            reserved = sum(-o.quantity for o, _t in self._open
+                           if o.symbol == security.symbol and o.quantity < 0 and o.status == "submitted")
+            if -quantity > holding - reserved + 1e-12:
+                return (f"Insufficient buying power: your portfolio holds {holding} {security.symbol}, {reserved} of "
+                        "which are reserved for open orders")
+        if quantity > 0 and kind == "market":
+            leverage = security.leverage or (1.0 if account == AccountType.CASH else 2.0)
+            cost = quantity * security.price + self.fee(abs(quantity), security.price, kind)
+            if cost > self.portfolio.cash * leverage + 1e-9:
+                return "Insufficient buying power"
+        return None
+
     def _submit(self, symbol: str, kind: str, quantity: float, stop: float | None, limit: float | None,
                 tag: str) -> OrderTicket:
         order = RecordedOrder(self._next_id, self.utc_time, symbol, kind, quantity, stop, limit, tag)
         self._next_id += 1
         self.orders.append(order)
         ticket = OrderTicket(self, order)
-        if kind in self.rejected_order_types:
+        security = self.securities[symbol]
+        refusal = self._refusal(security, kind, quantity)
+        if refusal is not None:
             order.status = "invalid"
-            when = self.utc_time.replace(tzinfo=None)
-            self.on_order_event(OrderEvent(order.order_id, OrderStatus.INVALID, 0.0, 0.0, when,
-                                           OrderFee(CashAmount(0.0, "USD")), f"{kind} orders are not supported"))
+            self._report(lambda: self._emit(order, OrderStatus.INVALID, 0.0, 0.0, refusal))
         elif kind == "market":
-            price = self.securities[symbol].price
-            cost = quantity * price + self.fee(abs(quantity), price, kind)
-            if quantity > 0 and cost > self.portfolio.cash + 1e-9:  # Lean: insufficient buying power
-                order.status = "invalid"
-            else:
-                self._fill(order, price)
+            self._report(lambda: self._fill(order, security.price))
         else:
             self._open.append((order, ticket))
         return ticket
+
+    def _report(self, events: Callable[[], None]) -> None:
+        """Deliver an order's events now, or from another thread before the ticket returns."""
+        if not self.events_from_thread:
+            events()
+            return
+        thread = threading.Thread(target=events)
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "on_order_event blocked while an order was being submitted"
 
     def market_order(self, symbol: str, quantity: float, tag: str = "") -> OrderTicket:
         return self._submit(symbol, "market", quantity, None, None, tag)
@@ -381,32 +547,44 @@ class QCAlgorithm:
     def limit_order(self, symbol: str, quantity: float, limit_price: float, tag: str = "") -> OrderTicket:
         return self._submit(symbol, "limit", quantity, None, limit_price, tag)
 
+    def _emit(self, order: RecordedOrder, status: OrderStatus, quantity: float, price: float,
+              message: str = "", fee: float = 0.0) -> None:
+        self.on_order_event(OrderEvent(order.order_id, status, quantity, price, self.utc_time.replace(tzinfo=None),
+                                       OrderFee(CashAmount(fee, "USD")), message))
+
     def _fill(self, order: RecordedOrder, price: float) -> None:
-        order.status = "filled"
-        fee = self.fee(abs(order.quantity), price, order.type)
-        self.portfolio.cash -= order.quantity * price + fee
-        self.portfolio[order.symbol].quantity = round(self.portfolio[order.symbol].quantity + order.quantity, 12)
-        self.on_order_event(OrderEvent(order.order_id, OrderStatus.FILLED, order.quantity, price,
-                                       self.utc_time.replace(tzinfo=None), OrderFee(CashAmount(fee, "USD"))))
+        parts = self.partial_fills if order.type == "market" else 1
+        done = 0.0
+        for k in range(parts):
+            quantity = order.quantity - done if k == parts - 1 else round(order.quantity / parts, 12)
+            done += quantity
+            # Lean charges an order's whole fee with its first fill
+            fee = self.fee(abs(order.quantity), price, order.type) if k == 0 else 0.0
+            self.portfolio.cash -= quantity * price + fee
+            self.portfolio[order.symbol].quantity = round(self.portfolio[order.symbol].quantity + quantity, 12)
+            final = k == parts - 1
+            if final:
+                order.status = "filled"
+            self._emit(order, OrderStatus.FILLED if final else OrderStatus.PARTIALLY_FILLED, quantity, price,
+                       fee=fee)
 
     def on_order_event(self, order_event: OrderEvent) -> None:  # overridden by algorithms
         pass
 
-    def _evaluate_open_orders(self, symbol: str, bar: TradeBar) -> None:
-        for order, _ticket in list(self._open):
+    def _evaluate_open_orders(self, symbol: str) -> None:
+        """Lean's backtesting brokerage scan: each open order of the symbol, in id order, through the
+        security's fill model; a fill is reported (and may cancel a later order) before the next."""
+        security = self.securities[symbol]
+        model = security.fill_model or FillModel()
+        for order, _ticket in sorted(self._open, key=lambda ot: ot[0].order_id):
             if order.symbol != symbol or order.status != "submitted":
                 continue
-            sell = order.quantity < 0
-            if order.type == "stop_market":
-                level = float(order.stop_price or 0)
-                hit = bar.low <= level if sell else bar.high >= level
-                price = min(bar.open, level) if sell else max(bar.open, level)
-            else:
-                level = float(order.limit_price or 0)
-                hit = bar.high >= level if sell else bar.low <= level
-                price = max(bar.open, level) if sell else min(bar.open, level)
-            if hit:
-                self._fill(order, price)
+            view = LeanOrderView(order)
+            event = (model.stop_market_fill(security, view) if order.type == "stop_market"
+                     else model.limit_fill(security, view))
+            if event.status == OrderStatus.FILLED:
+                assert event.fill_quantity == order.quantity, "the double fills resting orders whole"
+                self._fill(order, float(event.fill_price))
         self._open = [(o, t) for o, t in self._open if o.status == "submitted"]
 
     # -- replay ----------------------------------------------------------------------------------
@@ -436,9 +614,11 @@ class QCAlgorithm:
                 self.on_data(Slice({custom_symbol: data}))
             self.utc_time = end
             self.is_warming_up = end.astimezone(tz) <= start
+            security = self.securities[symbol]
+            security.bar, security.zone, security.utc_time = bar, tz, end.replace(tzinfo=None)
+            security.price = bar.close
             if not self.is_warming_up:
-                self._evaluate_open_orders(symbol, bar)
-            self.securities[symbol].price = bar.close
+                self._evaluate_open_orders(symbol)
             for consolidation in self.consolidations:
                 if consolidation.symbol == symbol:
                     _consolidate(consolidation, bar)
@@ -457,6 +637,10 @@ def install() -> types.ModuleType:
     module = types.ModuleType("AlgorithmImports")
     for name, value in {
         "QCAlgorithm": QCAlgorithm, "Resolution": Resolution, "Market": Market, "BrokerageName": BrokerageName,
+        "FillModel": FillModel, "Prices": Prices, "LimitOrder": LeanOrderView, "StopMarketOrder": LeanOrderView,
+        "OrderDirection": OrderDirection, "BinanceFeeModel": BinanceFeeModel, "BybitFeeModel": BybitFeeModel,
+        "CoinbaseFeeModel": CoinbaseFeeModel, "KrakenFeeModel": KrakenFeeModel, "BitfinexFeeModel": BitfinexFeeModel,
+        "InteractiveBrokersFeeModel": InteractiveBrokersFeeModel, "Security": Security,
         "AccountType": AccountType, "OrderStatus": OrderStatus, "OrderEvent": OrderEvent, "TradeBar": TradeBar,
         "OrderTicket": OrderTicket, "PythonData": PythonData, "BaseData": BaseData, "Slice": Slice,
         "SubscriptionDataSource": SubscriptionDataSource, "SubscriptionDataConfig": SubscriptionDataConfig,
@@ -487,10 +671,14 @@ def load_algorithm(main_py: Path) -> type:
 def run_algorithm(main_py: Path, parameters: dict[str, str], bars_by_symbol: dict[str, Bars],
                   *, properties: dict[str, SymbolPropertiesDouble] | None = None,
                   fee: Callable[[float, float, str], float] | None = None, zone: str = "UTC",
-                  object_store_files: dict[str, Path] | None = None) -> QCAlgorithm:
-    """Create the algorithm, run ``initialize`` and replay the bars; returns the recorded double."""
+                  object_store_files: dict[str, Path] | None = None,
+                  configure: Callable[[QCAlgorithm], None] | None = None) -> QCAlgorithm:
+    """Create the algorithm, run ``initialize`` and replay the bars; returns the recorded double.
+    ``configure`` sees the double before ``initialize`` (to set partial fills, a brokerage, ...)."""
     cls = load_algorithm(main_py)
     algorithm = cls()
+    if configure is not None:
+        configure(algorithm)
     algorithm.object_store.files.update(object_store_files or {})
     algorithm.parameters = dict(parameters)
     algorithm.symbol_properties = dict(properties or {})
