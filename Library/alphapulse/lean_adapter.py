@@ -331,6 +331,9 @@ class LeanStrategyRunner:
             warm_up = max(warm_up, warm_up_days(strategy_object.warm_up_period, seconds, market))
         # the same history the local runner loads before the start (alphapulse.intervals.warm_up_days)
         algorithm.set_warm_up(timedelta(days=warm_up))
+        # the default brokerage model's benchmark is SPY; a crypto project benchmarks its first symbol
+        # (as the exchanges' models benchmark a coin) and needs no equity data
+        algorithm.set_benchmark(next(iter(self.by_symbol)))
 
     def _model_factors(self, contract: ContractConfig) -> list[Any] | None:
         """The contract's model, read from the ObjectStore: ``model.path`` names the folder of keys

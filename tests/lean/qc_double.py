@@ -405,6 +405,7 @@ class QCAlgorithm:
         self.time_zone = "America/New_York"
         self.account_currency = "USD"
         self.brokerage: tuple[Any, Any] | None = None
+        self.benchmark: str | None = None
         self.consolidations: list[Consolidation] = []
         self.utc_time = datetime(1970, 1, 1, tzinfo=UTC)
         self.symbol_properties: dict[str, SymbolPropertiesDouble] = {}
@@ -444,6 +445,9 @@ class QCAlgorithm:
 
     def set_warm_up(self, period: timedelta) -> None:
         self.warm_up = period
+
+    def set_benchmark(self, symbol: str) -> None:
+        self.benchmark = symbol
 
     def _add(self, ticker: str, *, crypto: bool) -> Security:
         props = self.symbol_properties.get(ticker, SymbolPropertiesDouble("USD", 1e-8, 0.0, 0.01))

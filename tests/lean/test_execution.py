@@ -51,6 +51,7 @@ def test_every_security_is_set_up_to_execute_like_the_runner(tmp_path: Path, mar
     symbol = "SPY" if market == "usa" else "BTCUSDT"
     algorithm = _initialized(tmp_path, market, symbol)
     assert algorithm.brokerage == (BrokerageName.DEFAULT, AccountType.MARGIN)
+    assert algorithm.benchmark == symbol  # not the default model's SPY, whose data a crypto project lacks
     security = algorithm.securities[symbol]
     assert type(security.fee_model).__name__ == LEAN_FEE_MODEL[market]
     assert isinstance(security.fill_model, fill_model_type())
