@@ -20,7 +20,7 @@ from enum import IntEnum
 from typing import Any
 
 from alphapulse.bars import format_time, parse_time
-from alphapulse.errors import DataError
+from alphapulse.errors import DataError, StrategyError
 
 SIGNAL_SCHEMA = "alphapulse.signal/1"
 FILL_SCHEMA = "alphapulse.fill/1"
@@ -80,6 +80,11 @@ class Signal:
     patterns: tuple[PatternHit, ...] = ()
     reason: str = ""
     max_bars: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_bars is not None and self.max_bars < 1:
+            raise StrategyError(f"{self.strategy} {self.symbol}: signal at {format_time(self.time)} has max_bars="
+                                f"{self.max_bars}; a time exit is at least 1 bar after the entry (or None)")
 
     @property
     def risk_reward(self) -> float | None:

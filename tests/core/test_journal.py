@@ -73,3 +73,12 @@ def test_fill_round_trip_and_unknown_schema() -> None:
         read_record("{oops")
     with pytest.raises(DataError, match="must be a JSON object"):
         read_record("[1, 2]")
+
+
+def test_a_time_exit_before_the_first_bar_after_entry_is_refused() -> None:
+    from alphapulse.errors import StrategyError
+    from alphapulse.journal import Direction, Signal
+
+    with pytest.raises(StrategyError, match="max_bars=0"):
+        Signal("probe", "BTCUSDT", "binance", "1h", 0, Direction.LONG, 100.0, 90.0, 120.0, max_bars=0)
+    assert Signal("probe", "BTCUSDT", "binance", "1h", 0, Direction.LONG, 100.0, 90.0, 120.0, max_bars=1).max_bars == 1

@@ -20,7 +20,7 @@ import pandas as pd
 from alphapulse.bars import Bar, Bars
 from alphapulse.journal import Direction, Signal
 from alphapulse.strategies.base import Strategy, StrategyStream
-from alphapulse_tools.runner.engine import SizingContext
+from alphapulse_tools.runner.engine import Candidates, SizingContext
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,24 @@ class RiskRule:
     def units(self, price: float, stop: float | None, equity: float) -> float:
         assert stop is not None
         return min(equity * self.risk_per_trade / abs(price - stop), equity * self.max_position / price)
+
+
+@dataclass(frozen=True)
+class FractionRule(RiskRule):
+    """:class:`RiskRule`'s limits as one share of equity, ``equity × min(r / |entry − stop|, m / entry)``:
+    a :class:`~alphapulse_tools.runner.engine.FractionSizer` (RiskRule's sizes up to the last bit of
+    the float arithmetic)."""
+
+    def __call__(self, signal: Signal, price: float, context: SizingContext) -> float:
+        return self.units(price, signal.stop, context.equity)
+
+    def units(self, price: float, stop: float | None, equity: float) -> float:
+        assert stop is not None
+        return equity * min(self.risk_per_trade / abs(price - stop), self.max_position / price)
+
+    def fractions(self, candidates: Candidates) -> np.ndarray:
+        return np.minimum(self.risk_per_trade / np.abs(candidates.price - candidates.stop),
+                          self.max_position / candidates.price)
 
 
 class CrossoverProbe(Strategy):
