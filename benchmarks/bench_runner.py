@@ -1,13 +1,17 @@
-"""Local runner benchmarks (run by hand: ``.venv/bin/python benchmarks/bench_runner.py``).
+"""Local runner benchmarks (run by hand: ``.venv/bin/python benchmarks/bench_runner.py [p2] [p2b] [p6]``;
+no name runs them all).
 
 Prints medians (CPU time of this single-threaded process, the measured things called in turn, so
 the load of a shared machine hits them alike) and the ratios measured in the same run:
 
 * P2  end-to-end bars/s of a backtest (load Lean files, signals, simulation, statistics; no report)
   divided by the bars/s of a raw TA-Lib scan of all 61 candlestick patterns on the same 1M bars,
-  cold (the data folder's parsed-file cache removed first) and warm (the cache in place);
+  cold (the data folder's parsed-file cache removed before each timed run, the removal untimed)
+  and warm (the cache in place);
 * P2b simulation speed against backtesting.py (``trade_on_close=True``) replaying the same signals,
-  with the trade lists checked equal; vectorbt when it is importable;
+  with the trade lists checked equal, sizing through a ``FractionSizer`` and through a plain
+  callable (the same limits), with and without building the ``Trade`` objects (vectorbt beside it:
+  ``bench_vectorbt.py``);
 * P6  the main job (``scripts/main``) on one year of 1h bars from a loopback mirror: cold (empty data
   folder) and warm (data in place) wall time.
 
@@ -54,13 +58,18 @@ def median(fn, runs: int = 3) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def alternated(named: dict[str, object], runs: int = 3) -> dict[str, tuple[float, object]]:
+def alternated(named: dict[str, object], runs: int = 3, *,
+               before: dict[str, object] | None = None) -> dict[str, tuple[float, object]]:
     """:func:`median` of each function, the functions called in turn in every round (so that a
-    change of load on a shared machine hits them alike)."""
+    change of load on a shared machine hits them alike); ``before`` names a preparation run
+    untimed before each call of a function (e.g. removing a cache)."""
     times: dict[str, list[float]] = {name: [] for name in named}
     results: dict[str, object] = {}
     for _ in range(runs):
         for name, fn in named.items():
+            prepare = (before or {}).get(name)
+            if prepare is not None:
+                prepare()  # type: ignore[operator]
             spent, results[name] = median(fn, 1)  # type: ignore[operator]
             times[name].append(spent)
     return {name: (statistics.median(times[name]), results[name]) for name in named}
@@ -120,7 +129,7 @@ def pick_strategy() -> str:
     return "pattern-confluence" if "pattern-confluence" in STRATEGIES else "macd-crossover"
 
 
-def p2(n: int = 1_000_000) -> None:
+def p2(n: int = 1_000_000, runs: int = 3) -> None:
     from alphapulse.config import ContractConfig
     from alphapulse.strategies import create_strategy
     from alphapulse_tools.runner.backtest import BacktestRequest, run_backtest
@@ -150,18 +159,15 @@ def p2(n: int = 1_000_000) -> None:
             last = datetime.fromtimestamp(int(bars.time[-1]) // 10**9, tz=UTC).date()
             request = BacktestRequest(strategy=strategy, symbols=("BTCUSDT",), interval=interval,
                                       start=first, end=last, data_dir=data, report=False)
-            def cold(request=request, data=data) -> object:
-                shutil.rmtree(data / CACHE_FOLDER, ignore_errors=True)  # no parsed-file cache yet
-                return run_backtest(request)
-
             measured = alternated({
                 "scan": scan,
                 "read": lambda data=data, resolution=resolution: read_trade_bars(
                     data, "binance", "BTCUSDT", resolution),
                 "signals": lambda core=core, loaded=loaded: core.signals(loaded),
-                "cold": cold,
+                "cold": lambda request=request: run_backtest(request),
                 "warm": lambda request=request: run_backtest(request),  # the cache written by cold
-            })
+            }, runs, before={  # no parsed-file cache yet (its removal is not timed)
+                "cold": lambda data=data: shutil.rmtree(data / CACHE_FOLDER, ignore_errors=True)})
         t_scan, t_read, t_signals = (measured[k][0] for k in ("scan", "read", "signals"))
         (t_cold, _), (t_warm, outcome) = measured["cold"], measured["warm"]
         timings = outcome.timings  # type: ignore[attr-defined]
@@ -183,33 +189,46 @@ def p2b(n: int = 200_000) -> None:
     from alphapulse.strategies import create_strategy
     from alphapulse_tools.runner.engine import Instrument, simulate
     from alphapulse_tools.runner.fees import PercentOfValueFee
-    from tests.runner.replay import RiskRule, backtesting_trades
+    from tests.runner.replay import FractionRule, RiskRule, backtesting_trades
 
     hours = read_trade_bars(SHARED / "lean", "bitfinex", "BTCUSD", "hour")
     cases = [("macd-crossover", "1m", shaped_bars(real_minutes(), n, 60, datetime(2021, 1, 1, tzinfo=UTC))),
              (pick_strategy(), "1h", shaped_bars(hours, n, 3600, datetime(2001, 1, 1, tzinfo=UTC)))]
     cash = 30_000.0 * 1e5
+    # the same limits two ways: a FractionSizer (sizes for all entries in one numpy pass, then one
+    # multiplication per entry) and a plain callable (called at each entry with its context)
+    rules = {"fraction sizer": FractionRule(0.02, 0.5), "callable sizer": RiskRule(0.02, 0.5)}
+
+    def replayed(bars: Bars, signals: list, rule: RiskRule) -> object:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return backtesting_trades(bars, signals, cash=cash, commission=0.001, rule=rule)
+
     for name, interval, bars in cases:
         contract = ContractConfig.from_dict("X", {"timeframe": interval, "risk": {"max_bars": 240}})
         signals = create_strategy(name, contract, symbol="X", market="binance").signals(bars)
-        rule = RiskRule(0.02, 0.5)
         inst = Instrument("X", "binance", bars, signals, PercentOfValueFee(0.001), lot_size=1.0)
-        t_ours, ours = median(lambda inst=inst, rule=rule: simulate([inst], cash=cash, sizer=rule.size), runs=5)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t_bt, theirs = median(lambda bars=bars, signals=signals, rule=rule: backtesting_trades(
-                bars, signals, cash=cash, commission=0.001, rule=rule))
-        closed = [t for t in ours.trades if t.is_closed]  # type: ignore[attr-defined]
-        same = len(closed) == int(theirs["ExitBar"].notna().sum())  # type: ignore[index]
-        print(f"\nP2b simulation on {n:,} {interval} bars, {name}, {len(closed)} trades "
-              f"(one per {n / max(1, len(closed)):.0f} bars; same count as backtesting.py: {same})")
-        print(f"  runner simulate()      {t_ours * 1e3:9.2f} ms  {n / t_ours / 1e6:8.2f} M bars/s")
-        print(f"  backtesting.py run()   {t_bt * 1e3:9.2f} ms  {n / t_bt / 1e6:8.3f} M bars/s")
-        print(f"  ratio: {t_bt / t_ours:.0f}x faster than backtesting.py (goal >= 100x)")
-    try:
-        import vectorbt  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        print("  vectorbt: not installed beside the project (not measured)")
+        for label, rule in rules.items():
+            sizer = rule if isinstance(rule, FractionRule) else rule.size
+            measured = alternated({
+                "ours": lambda inst=inst, sizer=sizer: simulate([inst], cash=cash, sizer=sizer),
+                "trades": lambda inst=inst, sizer=sizer: simulate([inst], cash=cash, sizer=sizer).trades,
+                "theirs": lambda bars=bars, signals=signals, rule=rule: replayed(bars, signals, rule)}, runs=5)
+            (t_ours, ours), (t_trades, _), (t_bt, theirs) = (measured[k] for k in ("ours", "trades", "theirs"))
+            closed = [t for t in ours.trades if t.is_closed]  # type: ignore[attr-defined]
+            done = theirs[theirs["ExitBar"].notna()]  # type: ignore[index]
+            same = [(t.entry_index, t.exit_index, t.entry_price, t.exit_price, int(t.direction) * t.quantity)
+                    for t in closed] == list(zip(done["EntryBar"].astype(int), done["ExitBar"].astype(int),
+                                                 done["EntryPrice"].astype(float), done["ExitPrice"].astype(float),
+                                                 done["Size"].astype(float), strict=True))
+            print(f"\nP2b simulation on {n:,} {interval} bars, {name}, {label}, {len(closed)} trades "
+                  f"(one per {n / max(1, len(closed)):.0f} bars; the same trades as backtesting.py: {same})")
+            print(f"  runner simulate()               {t_ours * 1e3:9.2f} ms  {n / t_ours / 1e6:8.2f} M bars/s")
+            print(f"  runner simulate() + .trades     {t_trades * 1e3:9.2f} ms  {n / t_trades / 1e6:8.2f} M bars/s")
+            print(f"  backtesting.py run()            {t_bt * 1e3:9.2f} ms  {n / t_bt / 1e6:8.3f} M bars/s")
+            print(f"  ratio: {t_bt / t_ours:.0f}x faster than backtesting.py ({t_bt / t_trades:.0f}x with the "
+                  "Trade objects built; goal >= 100x)")
+    print("  vectorbt: `benchmarks/run vectorbt` (bench_vectorbt.py, in its own environment)")
 
 
 def p6() -> None:

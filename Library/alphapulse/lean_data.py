@@ -13,14 +13,13 @@ No header; columns ``time,open,high,low,close,volume``; the time is the bar **st
 UTC with plain decimal prices; US equities are in America/New_York with prices in deci-cents
 (x10000), converted to dollars here. Times come back as UTC nanoseconds.
 
+Reading is one pass: Lean's one-file zips are inflated straight from their bytes, and the minute
+files of a read are parsed together with one ``pandas.read_csv`` call (numbers parsed exactly);
+any file that is not well formed is then parsed alone, which names the bad row.
+
 Parsed-file cache (opt-in, ``read_trade_bars(..., cache=True)``): the parsed rows of each zip are
-kept as a binary file under ``<data_dir>/.cache/bars/`` (the zip's relative path plus ``.npy``).
-Each holds a header with the cache format version and the zip's size, modification time (ns) and
-inode; a cache file whose header does not match the zip's current ``stat`` (or that
-cannot be read) is ignored and rewritten, so replacing or editing a zip invalidates it. Cache files
-are written atomically (temp file + ``os.replace``), only when the zip did not change while it was
-parsed, and only in a data folder that is writable by its mode bits (a read-only folder is never
-written to, even by root); a failed write leaves the read unaffected.
+kept under ``<data_dir>/.cache/bars/`` and used while the zip is unchanged (see
+:mod:`alphapulse.parsed_cache`).
 
 Writing is the exact inverse: numbers are written in their shortest decimal form without an
 exponent (``8870``, ``0.05655554``; equities as integer deci-cents), minute times as milliseconds
@@ -32,18 +31,20 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import warnings
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from alphapulse import parsed_cache
 from alphapulse.bars import Bars, format_time
 from alphapulse.errors import DataError, NoDataError
+from alphapulse.lean_zip import single_member
+from alphapulse.parsed_cache import CACHE_FOLDER as CACHE_FOLDER
 
 RESOLUTIONS = ("minute", "hour", "daily")
 RESOLUTION_SECONDS = {"minute": 60, "hour": 3600, "daily": 86400}
@@ -105,15 +106,57 @@ def minute_days(data_dir: str | Path, market: str, symbol: str) -> list[date]:
     folder = trade_file(data_dir, market, symbol, "minute", date(2000, 1, 1)).path.parent
     days = []
     for path in folder.glob("*_trade.zip"):
-        try:
-            days.append(datetime.strptime(path.name[:8], "%Y%m%d").date())
-        except ValueError:
-            continue
+        stamp = path.name[:8]
+        if len(stamp) == 8 and stamp.isascii() and stamp.isdigit():  # YYYYMMDD, as strptime reads it
+            try:
+                days.append(date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:])))
+            except ValueError:
+                continue
     return sorted(days)
+
+
+def _minute_files(data_dir: str | Path, market: str, symbol: str, days: list[date]) -> list[TradeFile]:
+    """``trade_file(data_dir, market, symbol, "minute", day)`` of each day."""
+    if not days:
+        return []
+    folder = trade_file(data_dir, market, symbol, "minute", days[0]).path.parent
+    sym, upper = symbol.lower(), symbol.upper()
+    files = []
+    for day in days:
+        stamp = day.strftime("%Y%m%d")
+        files.append(TradeFile(folder / f"{stamp}_trade.zip", f"{stamp}_{sym}_minute_trade.csv", market,
+                               upper, "minute", day))
+    return files
+
+
+def read_csv_bytes(file: TradeFile) -> bytes:
+    """The CSV inside a trade zip as ASCII bytes (a :class:`DataError` names a missing or corrupt
+    file). Lean's plain one-file zips are inflated straight from their bytes (size and CRC-32
+    checked, :func:`alphapulse.lean_zip.single_member`); any other archive goes through
+    :mod:`zipfile`."""
+    try:
+        with open(file.path, "rb") as handle:
+            data = single_member(handle.read())
+    except OSError:
+        data = None
+    if data is None:
+        data = _zip_member(file)
+    if not data.isascii():
+        try:
+            data.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{file.path}: corrupt archive ({exc}); delete it and download again") from exc
+    return data
 
 
 def read_csv_text(file: TradeFile) -> str:
     """The CSV text inside a trade zip (a :class:`DataError` names a missing or corrupt file)."""
+    return read_csv_bytes(file).decode("ascii")
+
+
+def _zip_member(file: TradeFile) -> bytes:
+    """The CSV member of a trade zip read with :mod:`zipfile` (any valid archive; the errors name
+    what is wrong)."""
     if not file.path.exists():
         raise NoDataError(f"{file.path}: no such file; download or convert data for {file.symbol} first "
                           "(alphapulse data download --help)")
@@ -123,38 +166,54 @@ def read_csv_text(file: TradeFile) -> str:
             member = file.member if file.member in names else (names[0] if len(names) == 1 else None)
             if member is None:
                 raise DataError(f"{file.path}: expected one CSV ({file.member}), found {names}")
-            return archive.read(member).decode("ascii")
-    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError) as exc:
+            return archive.read(member)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise DataError(f"{file.path}: corrupt archive ({exc}); delete it and download again") from exc
 
 
 def exact_float_parsing() -> dict[str, Any]:
-    """``pandas.read_csv`` options that parse every decimal to the nearest double (pandas 3 does
-    by default and deprecates the option; pandas 2 needs ``float_precision="round_trip"``)."""
+    """``pandas.read_csv`` options that parse every decimal to the nearest double (pandas 3.1 does
+    by default and deprecates the option; earlier versions need ``float_precision="round_trip"``)."""
     import pandas as pd
 
-    return {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    major, minor = (int(part) for part in pd.__version__.split(".")[:2])
+    return {"float_precision": "round_trip"} if (major, minor) < (3, 1) else {}
 
 
-def parse_rows(file: TradeFile, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Parse CSV text into (UTC ns times, float64 OHLCV rows x 5), checking the shape of every row."""
+#: parsed rows of one file: (UTC ns times, float64 columns open, high, low, close, volume x rows)
+_Rows = parsed_cache.Rows
+
+
+def parse_rows(file: TradeFile, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Parse CSV text (or its ASCII bytes) into (UTC ns times, float64 OHLCV rows x 5), checking the
+    shape of every row."""
+    times, columns = _parse_file(file, text)
+    return times, columns.T
+
+
+def _parse_file(file: TradeFile, text: str | bytes) -> _Rows:
+    """:func:`parse_rows` with the values as columns (5 x rows)."""
     import pandas as pd
 
-    if not text.strip():
-        return np.empty(0, dtype=np.int64), np.empty((0, 5))
+    data = text.encode() if isinstance(text, str) else text
+    if not data or data.isspace():
+        return np.empty(0, dtype=np.int64), np.empty((5, 0))
     minute = file.resolution == "minute"
-    table = _well_formed_table(text, minute)
+    table = _well_formed_table(data, minute) if _first_line_fields(data) == 6 else None
+    if table is not None and not minute and _commas(data) != 5 * table[1].shape[1]:
+        table = None  # a row with more than six fields (only the first is checked when read)
     if table is not None and minute:
-        ms, values = table
+        ms, columns = table
         assert ms is not None
-        return _minute_times(file, ms), _scaled(file, values)
-    if table is not None:
-        values = table[1]
-        local = _hour_times(text, len(values))
+        return _minute_times(file, ms), _scaled(file, columns)
+    columns = table[1] if table is not None else None
+    if columns is not None:
+        local = _hour_times(data, columns.shape[1])
         if local is not None:
-            return _utc_times(file.market, local), _scaled(file, values)
-    else:  # a malformed row: the slow path below names it
-        values = _checked_values(file, text)
+            return _utc_times(file.market, local), _scaled(file, columns)
+    text = text if isinstance(text, str) else text.decode("ascii", errors="replace")
+    if columns is None:  # a malformed row: the slow path below names it
+        columns = _checked_values(file, text).T
     frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, engine="c")
     stamps = frame.iloc[:, 0].astype(str)
     if minute:
@@ -179,47 +238,69 @@ def parse_rows(file: TradeFile, text: str) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"{file.path}: row {row + 1}: time {stamps.iloc[row]!r} is outside the years "
                             "1678 to 2261 that bar times can hold")
         local = parsed.as_unit("ns").asi8
-    return _utc_times(file.market, local), _scaled(file, values)
+    return _utc_times(file.market, local), _scaled(file, columns)
 
 
-def _scaled(file: TradeFile, values: np.ndarray) -> np.ndarray:
-    """Equity prices from deci-cents to dollars (in place)."""
+def _scaled(file: TradeFile, columns: np.ndarray) -> np.ndarray:
+    """Equity prices from deci-cents to dollars (in place when the columns are writable)."""
     if file.security_type == "equity":
-        values[:, :4] /= EQUITY_PRICE_SCALE
-    return values
+        if not columns.flags.writeable:
+            columns = columns.copy()
+        columns[:4] /= EQUITY_PRICE_SCALE
+    return columns
+
+
+def _midnight(day: date) -> int:
+    return (day.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _minute_times(file: TradeFile, ms: np.ndarray) -> np.ndarray:
     """UTC ns times of a minute file's checked milliseconds since its local midnight."""
     assert file.day is not None
-    midnight = int(np.datetime64(file.day, "ns").astype(np.int64))
-    return _utc_times(file.market, midnight + ms * _NS_PER_MS)
+    return _utc_times(file.market, _midnight(file.day) + ms * _NS_PER_MS)
 
 
-def _well_formed_table(text: str, minute: bool) -> tuple[np.ndarray | None, np.ndarray] | None:
-    """The fast path of :func:`parse_rows`: (first column, float64 values rows x 5) of CSV text
-    whose every row has six fields and five numbers, parsed exactly (round-trip precision); the
-    first column is the checked milliseconds (int64) for minute files, else None (not read: see
-    :func:`_hour_times`). None when any row is not well formed (the slow path then names it)."""
+def _commas(data: bytes) -> int:
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == ord(",")))
+
+
+def _first_line_fields(data: bytes) -> int:
+    end = data.find(b"\n")
+    return (data[:end] if end >= 0 else data).count(b",") + 1
+
+
+def _well_formed_table(source: bytes | io.RawIOBase, minute: bool) -> tuple[np.ndarray | None, np.ndarray] | None:
+    """The fast path of :func:`parse_rows`: (first column, float64 columns 5 x rows) of CSV bytes
+    whose first line has six fields and every other line six fields and five numbers, parsed
+    exactly (round-trip precision); the first column is the checked milliseconds (int64) for
+    minute files, else None (not read: see :func:`_hour_times`). None when any row is not well
+    formed (the slow path then names it). Hour and daily files: fields past the sixth are
+    dropped, the caller checks the count of commas."""
     import pandas as pd
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frame = pd.read_csv(io.StringIO(text), header=None, names=range(6), index_col=False,
-                                keep_default_na=False, usecols=range(6) if minute else range(1, 6),
+            frame = pd.read_csv(io.BytesIO(source) if isinstance(source, bytes) else source, header=None,
+                                names=range(6), index_col=False, keep_default_na=False, na_filter=False,
+                                usecols=None if minute else range(1, 6), on_bad_lines="error",
                                 dtype={0: np.int64 if minute else str, 1: np.float64, 2: np.float64,
                                        3: np.float64, 4: np.float64, 5: np.float64},
                                 engine="c", **exact_float_parsing())
-        values = frame.loc[:, 1:].to_numpy(dtype=np.float64, copy=True)
-        if np.isnan(values).any() or text.count(",") != 5 * len(frame):
+        columns = np.empty((5, len(frame)))
+        for k in range(5):  # column by column: no interleaving copy of the frame's blocks
+            columns[k] = frame[k + 1].to_numpy(dtype=np.float64)
+        if np.isnan(columns).any():
             return None
         if not minute:
-            return None, values
+            return None, columns
         ms = frame.iloc[:, 0].to_numpy(dtype=np.int64)
         if ((ms < 0) | (ms >= 86_400_000)).any():
             return None
-        return ms, values
+        return ms, columns
     except Exception:  # pandas raises several types for malformed rows
         return None
 
@@ -228,60 +309,134 @@ _DIGITS = np.array([0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13])  # digit places of '
 _NS_PER_MINUTE = 60 * 1_000_000_000
 
 
-def _hour_times(text: str, rows: int) -> np.ndarray | None:
+def _hour_times(text: str | bytes, rows: int) -> np.ndarray | None:
     """Naive ns times of the ``rows`` lines of an hour/daily file when every line starts with a
     valid ``YYYYMMDD HH:mm`` followed by a comma (read straight from the bytes), else None (the
     caller then parses the column with pandas, which names a bad row)."""
-    data = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    starts = np.flatnonzero(data == ord("\n")) + 1
-    starts = np.concatenate([np.zeros(1, dtype=np.int64), starts[starts < len(data)]])
+    data = np.frombuffer(text.encode("ascii") if isinstance(text, str) else text, dtype=np.uint8)
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), np.flatnonzero(data == ord("\n")) + 1])
+    if starts[-1] == len(data):  # a final line end
+        starts = starts[:-1]
     if len(starts) != rows or rows == 0 or starts[-1] + 15 > len(data):
         return None
-    if not ((data[starts + 8] == ord(" ")) & (data[starts + 11] == ord(":"))
-            & (data[starts + 14] == ord(","))).all():
+    heads = np.lib.stride_tricks.sliding_window_view(data, 15)[starts]  # the first 15 bytes of each line
+    if not ((heads[:, 8] == ord(" ")) & (heads[:, 11] == ord(":")) & (heads[:, 14] == ord(","))).all():
         return None
-    d = [data[starts + place].astype(np.int64) - ord("0") for place in _DIGITS.tolist()]
-    if any(((x < 0) | (x > 9)).any() for x in d):
+    digits = heads[:, _DIGITS] - np.uint8(ord("0"))  # a byte that is not a digit wraps to over 9
+    if (digits > 9).any():
         return None
+    d = digits.astype(np.int32).T
     year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
     month, day = d[4] * 10 + d[5], d[6] * 10 + d[7]
     hour, minute = d[8] * 10 + d[9], d[10] * 10 + d[11]
-    if ((year < 1678) | (year > 2261) | (month < 1) | (month > 12) | (hour > 23) | (minute > 59)
+    if ((year < _FIRST_YEAR) | (year > _LAST_YEAR) | (month < 1) | (month > 12) | (hour > 23) | (minute > 59)
             | (day < 1)).any():
         return None
-    first = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
-    first_day = first.astype("datetime64[D]").astype(np.int64)
-    if (day > (first + 1).astype("datetime64[D]").astype(np.int64) - first_day).any():
+    year_index, month_index = year - _FIRST_YEAR, month - 1
+    leap_day = _LEAP[year_index] & (month > 2)
+    if (day > _MONTH_DAYS[month_index] + (_LEAP[year_index] & (month == 2))).any():
         return None
-    return (first_day + day - 1) * _NS_PER_DAY + (hour * 60 + minute) * _NS_PER_MINUTE
+    days = _YEAR_STARTS[year_index] + (_DAYS_BEFORE_MONTH[month_index] + leap_day + day - 1)
+    return days * _NS_PER_DAY + (hour * 60 + minute).astype(np.int64) * _NS_PER_MINUTE
+
+
+_FIRST_YEAR, _LAST_YEAR = 1678, 2261  # the whole years that ns bar times can hold
+#: days since 1970-01-01 of each January 1st from _FIRST_YEAR to _LAST_YEAR + 1, and leap years
+_YEAR_STARTS = (np.arange(_FIRST_YEAR, _LAST_YEAR + 2) - 1970).astype("datetime64[Y]").astype(
+    "datetime64[D]").astype(np.int64)
+_LEAP = np.diff(_YEAR_STARTS) == 366
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_DAYS_BEFORE_MONTH = np.concatenate([[0], np.cumsum(_MONTH_DAYS)[:-1]]).astype(np.int32)
+
+
+class _Joined(io.RawIOBase):
+    """Several CSV files read as one stream, a line end added after each one that lacks one."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        super().__init__()
+        self._parts = (piece for part in parts for piece in (part, b"" if part.endswith(b"\n") else b"\n"))
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not len(self._pending):
+            part = next(self._parts, None)
+            if part is None:
+                return 0
+            self._pending = memoryview(part)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+_SPACE_FIRST = frozenset(b" \t\n\r\x0b\x0c")  # first bytes that send a file to the file-by-file path
+
+
+def _minute_batch(files: list[TradeFile], datas: list[bytes]) -> tuple[list[int], list[int], _Rows] | None:
+    """The minute files among ``files`` whose first line has six fields (no ``\\r``), parsed
+    together in one pass: (their indices, their row counts, their rows one after the other). None
+    when fewer than two files qualify or the pass finds a malformed row (each file is then parsed
+    alone, which names it)."""
+    batch: list[int] = []
+    counts: list[int] = []
+    for k, data in enumerate(datas):
+        if not data or data[0] in _SPACE_FIRST or b"\r" in data or _first_line_fields(data) != 6:
+            continue
+        batch.append(k)
+        counts.append(data.count(b"\n") + (data[-1] != ord("\n")))
+    if len(batch) < 2:
+        return None
+    table = _well_formed_table(_Joined([datas[k] for k in batch]), True)
+    ms, columns = table if table is not None else (None, None)
+    if ms is None or columns is None or len(ms) != sum(counts):
+        return None  # e.g. a blank line (skipped by the pass): the counts no longer match
+    chosen = [files[k] for k in batch]
+    assert all(file.day is not None for file in chosen)
+    midnights = np.array([_midnight(file.day) for file in chosen], dtype=np.int64)  # type: ignore[arg-type]
+    local = np.repeat(midnights, counts) + ms * _NS_PER_MS
+    bounds = np.cumsum([0, *counts]).tolist()
+    markets = {file.market for file in chosen}
+    if len(markets) == 1:
+        times = _utc_times(chosen[0].market, local)
+    else:
+        times = np.concatenate([_utc_times(file.market, local[a:b])
+                                for file, a, b in zip(chosen, bounds, bounds[1:], strict=False)])
+    if all(file.security_type == "equity" for file in chosen):
+        columns = _scaled(chosen[0], columns)
+    else:
+        for file, a, b in zip(chosen, bounds, bounds[1:], strict=False):
+            if file.security_type == "equity":
+                columns[:4, a:b] /= EQUITY_PRICE_SCALE
+    return batch, counts, (times, columns)
+
+
+def _parse_files(files: list[TradeFile], datas: list[bytes]) -> tuple[list[_Rows], _Rows | None]:
+    """The parsed rows of each file, and all of them one after the other when one pass gave them
+    (else None); minute files are parsed together (:func:`_minute_batch`)."""
+    parts: list[_Rows | None] = [None] * len(files)
+    whole = None
+    batch = _minute_batch(files, datas) if all(file.resolution == "minute" for file in files) else None
+    if batch is not None:
+        indices, counts, (times, columns) = batch
+        begin = 0
+        for k, count in zip(indices, counts, strict=True):
+            parts[k] = (times[begin:begin + count], columns[:, begin:begin + count])
+            begin += count
+        if len(indices) == len(files):
+            whole = (times, columns)
+    done = [part if part is not None else _parse_file(file, data)
+            for part, file, data in zip(parts, files, datas, strict=True)]
+    return done, whole
 
 
 def parse_minute_files(files: list[TradeFile], texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`parse_rows` of each minute file's text, the same arrays; the texts of well-formed
     files are parsed together in one pass (much faster than file by file), any other file alone."""
-    batch: list[int] = []
-    counts: list[int] = []
-    for k, text in enumerate(texts):
-        if "\r" in text or "\n\n" in text or not text.strip() or text[0] in "\n ":
-            continue
-        rows = text.count("\n") + (0 if text.endswith("\n") else 1)
-        if text.count(",") == 5 * rows:
-            batch.append(k)
-            counts.append(rows)
-    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(files)
-    if len(batch) > 1:
-        joined = "".join(texts[k] if texts[k].endswith("\n") else texts[k] + "\n" for k in batch)
-        all_ms, all_values = _well_formed_table(joined, True) or (None, None)
-        if all_ms is not None and all_values is not None and len(all_ms) == sum(counts):
-            ends = np.cumsum(counts).tolist()
-            begin = 0
-            for k, end in zip(batch, ends, strict=True):
-                ms, values = all_ms[begin:end], all_values[begin:end]
-                own = values.copy() if files[k].security_type == "equity" else values
-                out[k] = (_minute_times(files[k], ms), _scaled(files[k], own))
-                begin = end
-    return [done if done is not None else parse_rows(file, text)
-            for done, file, text in zip(out, files, texts, strict=True)]
+    parts, _ = _parse_files(files, [text.encode() for text in texts])
+    return [(times, columns.T) for times, columns in parts]
 
 
 def _checked_values(file: TradeFile, text: str) -> np.ndarray:
@@ -307,104 +462,72 @@ def _checked_values(file: TradeFile, text: str) -> np.ndarray:
 
 def read_trade_file(file: TradeFile) -> Bars:
     """All bars of one trade file, validated (a :class:`DataError` names the file and row)."""
-    times, values = parse_rows(file, read_csv_text(file))
-    return Bars(times, *values.T, period=RESOLUTION_SECONDS[file.resolution], symbol=str(file.path))
-
-
-#: layout version of the parsed-file cache; a change makes every existing cache file a miss
-CACHE_VERSION = 2
-#: the cache folder inside a data folder
-CACHE_FOLDER = Path(".cache") / "bars"
-_CACHE_MAGIC = 0x5352414241504C41  # "ALPABARS" as little-endian bytes
+    times, columns = _parse_file(file, read_csv_bytes(file))
+    return Bars(times, *columns, period=RESOLUTION_SECONDS[file.resolution], symbol=str(file.path))
 
 
 def cache_path(data_dir: str | Path, file: TradeFile) -> Path:
-    """Where the parsed rows of ``file`` (a file of ``data_dir``) are cached."""
-    relative = file.path.relative_to(data_dir)
-    return Path(data_dir) / CACHE_FOLDER / relative.parent / f"{relative.name}.npy"
+    """The parsed-file cache file that holds the rows of ``file`` (a file of ``data_dir``): one per
+    folder of minute files, one per hour or daily file."""
+    return parsed_cache.cache_path(data_dir, file.path, per_folder=file.resolution == "minute")
 
 
-def _cache_key(info: os.stat_result) -> list[int]:
-    return [_CACHE_MAGIC, CACHE_VERSION, info.st_size, info.st_mtime_ns, info.st_ino]
-
-
-def _cache_writable(data_dir: Path) -> bool:
-    try:
-        mode = os.stat(data_dir).st_mode
-    except OSError:
-        return False
-    return bool(mode & stat.S_IWUSR) and os.access(data_dir, os.W_OK)
-
-
-def _cache_load(data_dir: Path, file: TradeFile) -> tuple[np.ndarray, np.ndarray] | None:
-    try:
-        key = _cache_key(os.stat(file.path))
-        with open(cache_path(data_dir, file), "rb") as cached:
-            header = np.load(cached, allow_pickle=False)
-            if header.dtype != np.int64 or header.shape != (6,) or header[:5].tolist() != key:
-                return None
-            times = np.load(cached, allow_pickle=False)
-            values = np.load(cached, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    rows = int(header[5])
-    if times.dtype != np.int64 or times.shape != (rows,) or values.dtype != np.float64 \
-            or values.shape != (rows, 5):
-        return None
-    return times, values
-
-
-def _cache_store(data_dir: Path, file: TradeFile, key: list[int], times: np.ndarray,
-                 values: np.ndarray) -> None:
-    """Keep parsed rows when the zip still has the ``key`` it had before it was read. The cache
-    file holds three ``.npy`` arrays one after the other: the header (the key and the row count),
-    the times and the values."""
-    try:
-        if _cache_key(os.stat(file.path)) != key or not _cache_writable(data_dir):
-            return
-    except OSError:
-        return
-    where = cache_path(data_dir, file)
-    temporary = where.with_name(f".{where.name}.{os.getpid()}.tmp")
-    try:
-        where.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "wb") as out:
-            np.save(out, np.array([*key, len(times)], dtype=np.int64), allow_pickle=False)
-            np.save(out, np.asarray(times, dtype=np.int64), allow_pickle=False)
-            np.save(out, np.asarray(values, dtype=np.float64), allow_pickle=False)
-        os.replace(temporary, where)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+def _read_files(data_dir: Path, files: list[TradeFile], cache: bool) -> tuple[list[_Rows], _Rows | None]:
+    """The rows of each file (from the parsed-file cache when ``cache`` and it holds them), and all
+    of them one after the other when one cache read or one parse gave them (else None)."""
+    found: list[_Rows | None] = [None] * len(files)
+    whole: _Rows | None = None
+    groups: dict[Path, list[int]] = {}
+    keys: list[parsed_cache.ZipKey | None] = [None] * len(files)
+    if cache:
+        folders: dict[Path, Path] = {}
+        for k, file in enumerate(files):
+            if file.resolution == "minute":
+                if file.path.parent not in folders:
+                    folders[file.path.parent] = cache_path(data_dir, file)
+                where = folders[file.path.parent]
+            else:
+                where = cache_path(data_dir, file)
+            groups.setdefault(where, []).append(k)
+            keys[k] = parsed_cache.zip_key(file.path)
+        if (data_dir / CACHE_FOLDER).is_dir():
+            for where, members in groups.items():
+                hits, together = parsed_cache.load(where, [files[k].path for k in members],
+                                                   [keys[k] for k in members])
+                for k, rows in zip(members, hits, strict=True):
+                    found[k] = rows
+                if len(members) == len(files):
+                    whole = together
+    missing = [k for k, rows in enumerate(found) if rows is None]
+    if not missing:
+        return [rows for rows in found if rows is not None], whole
+    todo = [files[k] for k in missing]
+    parsed, parsed_whole = _parse_files(todo, [read_csv_bytes(file) for file in todo])
+    for k, rows in zip(missing, parsed, strict=True):
+        found[k] = rows
+    done = [rows for rows in found if rows is not None]
+    if len(missing) < len(files):
+        parsed_whole = None
+    changed = set(missing)
+    for where, members in groups.items():
+        if changed.intersection(members):
+            parsed_cache.store(data_dir, where, [files[k].path for k in members], [keys[k] for k in members],
+                               [done[k] for k in members], parsed_whole if len(members) == len(files) else None)
+    return done, parsed_whole
 
 
 def read_rows(data_dir: str | Path, files: list[TradeFile], *, cache: bool = False,
               ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``parse_rows(file, read_csv_text(file))`` of each file of ``data_dir`` (the same arrays, bit
+    """``parse_rows(file, read_csv_text(file))`` of each file of ``data_dir`` (the same values, bit
     for bit); minute files are parsed together (:func:`parse_minute_files`). With ``cache`` the
-    parsed-file cache is read first and kept up to date (see the module's documentation)."""
-    data_dir = Path(data_dir)
-    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(files)
-    if cache:
-        out = [_cache_load(data_dir, file) for file in files]
-    missing = [k for k, done in enumerate(out) if done is None]
-    keys: list[list[int] | None] = []
-    texts: list[str] = []
-    for k in missing:
-        try:
-            keys.append(_cache_key(os.stat(files[k].path)) if cache else None)
-        except OSError:
-            keys.append(None)
-        texts.append(read_csv_text(files[k]))
-    todo = [files[k] for k in missing]
-    if todo and all(file.resolution == "minute" for file in todo):
-        parsed = parse_minute_files(todo, texts)
-    else:
-        parsed = [parse_rows(file, text) for file, text in zip(todo, texts, strict=True)]
-    for k, key, (times, values) in zip(missing, keys, parsed, strict=True):
-        out[k] = (times, values)
-        if key is not None:
-            _cache_store(data_dir, files[k], key, times, values)
-    return [done for done in out if done is not None]
+    parsed-file cache is read first and kept up to date (see :mod:`alphapulse.parsed_cache`)."""
+    parts, _ = _read_files(Path(data_dir), files, cache)
+    return [(times, columns.T) for times, columns in parts]
+
+
+def _local_days(market: str, times: np.ndarray) -> np.ndarray:
+    """The day (days since 1970-01-01) in the market's data time zone of each UTC ns time."""
+    return _local_times(market, times) // _NS_PER_DAY
 
 
 def read_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: str,
@@ -412,12 +535,10 @@ def read_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: 
     """Trade bars of ``symbol`` at ``resolution`` whose start lies in ``[start, end]`` (dates, UTC
     for crypto, exchange dates for equities), from the Lean data folder ``data_dir``.
 
-    ``cache``: read and keep the parsed files in the data folder's parsed-file cache (see the
-    module's documentation); the bars are the same either way.
+    ``cache``: read and keep the parsed files in the data folder's parsed-file cache (see
+    :mod:`alphapulse.parsed_cache`); the bars are the same either way.
     Raises :class:`NoDataError` when nothing exists for the symbol or range.
     """
-    import pandas as pd
-
     label = f"{market}:{symbol.upper()} {resolution}"
     if resolution == "minute":
         days = [d for d in minute_days(data_dir, market, symbol)
@@ -425,26 +546,29 @@ def read_trade_bars(data_dir: str | Path, market: str, symbol: str, resolution: 
         if not days:
             raise NoDataError(f"no minute data for {label} in {data_dir} between {start} and {end}; "
                               "run `alphapulse data download` or check --data-dir")
-        parts = read_rows(data_dir, [trade_file(data_dir, market, symbol, "minute", d) for d in days],
-                          cache=cache)
-        times = np.concatenate([p[0] for p in parts])
-        values = np.concatenate([p[1] for p in parts])
+        parts, whole = _read_files(Path(data_dir), _minute_files(data_dir, market, symbol, days), cache)
+        if whole is not None:
+            times, columns = whole
+        elif len(parts) == 1:
+            times, columns = parts[0]
+        else:
+            times = np.concatenate([p[0] for p in parts])
+            columns = np.concatenate([p[1] for p in parts], axis=1)
     else:
         file = trade_file(data_dir, market, symbol, resolution)
-        times, values = read_rows(data_dir, [file], cache=cache)[0]
-        zone = data_time_zone(market)
+        times, columns = _read_files(Path(data_dir), [file], cache)[0][0]
         if start is not None or end is not None:
-            local = pd.DatetimeIndex(times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(zone)
-            local_days = local.normalize().tz_localize(None)
+            days = _local_days(market, times)
             keep = np.ones(len(times), dtype=bool)
             if start is not None:
-                keep &= local_days >= pd.Timestamp(start)
+                keep &= days >= start.toordinal() - _EPOCH_ORDINAL
             if end is not None:
-                keep &= local_days <= pd.Timestamp(end)
-            times, values = times[keep], values[keep]
+                keep &= days <= end.toordinal() - _EPOCH_ORDINAL
+            if not keep.all():
+                times, columns = times[keep], columns[:, keep]
     if len(times) == 0:
         raise NoDataError(f"no {label} bars in {data_dir} between {start} and {end}")
-    return Bars(times, *values.T, period=RESOLUTION_SECONDS[resolution], symbol=symbol.upper())
+    return Bars(times, *columns, period=RESOLUTION_SECONDS[resolution], symbol=symbol.upper())
 
 
 def date_range(start: date, end: date) -> list[date]:

@@ -4,7 +4,7 @@ written and read back is identical; writes are atomic."""
 from __future__ import annotations
 
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alphapulse.bars import Bars
-from alphapulse.errors import DataError
+from alphapulse.errors import DataError, NoDataError
 from alphapulse.lean_data import (
     TradeFile,
     decimal_texts,
     format_rows,
     parse_rows,
+    read_csv_bytes,
     read_csv_text,
     read_trade_bars,
     trade_file,
@@ -176,3 +177,129 @@ def test_decimal_texts_are_exact_plain_and_short(values: list[float]) -> None:
     for value, text in zip(values, texts, strict=True):
         assert float(text) == value and "e" not in text and not text.endswith(".0")
         assert len(text.lstrip("-").replace(".", "").strip("0")) <= 17  # no more digits than repr
+
+
+# -- reading the zips: straight from the bytes for Lean's plain zips, zipfile for anything else ---
+
+
+@pytest.mark.parametrize("relative", _sample_files())
+def test_every_sample_file_reads_the_bytes_zipfile_reads(lean_data: Path, relative: str) -> None:
+    file = _trade_file_of(lean_data, relative)
+    with zipfile.ZipFile(file.path) as archive:
+        assert read_csv_bytes(file) == archive.read(archive.namelist()[0])
+
+
+def _independent_rows(file: TradeFile, text: str) -> tuple[list[int], list[list[float]]]:
+    """Times and values of a Lean CSV read field by field with Python's own parsers (float() is
+    correctly rounded), the reference for exact parsing."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/New_York" if file.market == "usa" else "UTC")
+    times, values = [], []
+    for line in text.splitlines():
+        stamp, *numbers = line.split(",")
+        if file.day is not None:
+            local = datetime(file.day.year, file.day.month, file.day.day) + timedelta(milliseconds=int(stamp))
+        else:
+            local = datetime.strptime(stamp, "%Y%m%d %H:%M")
+        moment = local.replace(tzinfo=zone)
+        times.append(int(moment.timestamp()) * 10**9 + moment.microsecond * 1000)
+        row = [float(x) for x in numbers]
+        if file.market == "usa":
+            row[:4] = [x / 10_000 for x in row[:4]]
+        values.append(row)
+    return times, values
+
+
+@pytest.mark.parametrize("relative", _sample_files())
+def test_every_sample_file_parses_to_the_numbers_its_text_says(lean_data: Path, relative: str) -> None:
+    file = _trade_file_of(lean_data, relative)
+    text = read_csv_text(file)
+    times, values = _independent_rows(file, text)
+    bars = read_trade_bars(lean_data, file.market, file.symbol, file.resolution, file.day, file.day) \
+        if file.day is not None else read_trade_bars(lean_data, file.market, file.symbol, file.resolution)
+    assert bars.time.tolist() == times
+    got = np.column_stack([bars.open, bars.high, bars.low, bars.close, bars.volume])
+    assert got.view(np.int64).tolist() == np.array(values).view(np.int64).tolist()  # bit for bit
+
+
+def _rewritten(source: Path, target: Path, **options: object) -> None:
+    """``source``'s member written again into ``target`` as another kind of zip."""
+    with zipfile.ZipFile(source) as archive:
+        name = archive.namelist()[0]
+        data = archive.read(name)
+    compression = options.pop("compression", zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(target, "w", compression=compression) as archive:  # type: ignore[arg-type]
+        if options.pop("force_zip64", False):
+            with archive.open(name, "w", force_zip64=True) as member:
+                member.write(data)
+        else:
+            archive.writestr(name, data)
+        for extra_name, extra in options.pop("members", []):  # type: ignore[attr-defined]
+            archive.writestr(extra_name, extra)
+        if "comment" in options:
+            archive.comment = options.pop("comment")  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("kind", ["stored", "commented", "zip64"])
+def test_other_valid_zips_read_the_same_bytes(lean_data: Path, tmp_path: Path, kind: str) -> None:
+    source = trade_file(lean_data, "binance", "BTCUSDT", "hour")
+    target = trade_file(tmp_path, "binance", "BTCUSDT", "hour")
+    target.path.parent.mkdir(parents=True)
+    options = {"stored": {"compression": zipfile.ZIP_STORED}, "commented": {"comment": b"from Lean"},
+               "zip64": {"force_zip64": True}}[kind]
+    _rewritten(source.path, target.path, **options)
+    assert read_csv_bytes(target) == read_csv_bytes(source)
+    assert read_trade_bars(tmp_path, "binance", "BTCUSDT", "hour") == read_trade_bars(lean_data, "binance",
+                                                                                        "BTCUSDT", "hour")
+
+
+def test_a_zip_streamed_with_a_data_descriptor_reads_the_same_bytes(lean_data: Path, tmp_path: Path) -> None:
+    import io
+
+    source = trade_file(lean_data, "binance", "BTCUSDT", "hour")
+
+    class Unseekable(io.RawIOBase):  # zipfile then writes sizes and CRC after the data
+        def __init__(self) -> None:
+            self.chunks: list[bytes] = []
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:  # type: ignore[override]
+            self.chunks.append(bytes(data))
+            return len(data)
+
+    stream = Unseekable()
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        archive.writestr(source.member, read_csv_bytes(source))
+    target = trade_file(tmp_path, "binance", "BTCUSDT", "hour")
+    target.path.parent.mkdir(parents=True)
+    target.path.write_bytes(b"".join(stream.chunks))
+    assert read_csv_bytes(target) == read_csv_bytes(source)
+
+
+def test_damaged_zips_are_named_as_corrupt(lean_data: Path, tmp_path: Path) -> None:
+    source = trade_file(lean_data, "binance", "BTCUSDT", "hour")
+    target = trade_file(tmp_path, "binance", "BTCUSDT", "hour")
+    target.path.parent.mkdir(parents=True)
+    good = source.path.read_bytes()
+    middle = len(good) // 2
+    flipped = good[:middle] + bytes([good[middle] ^ 0x55]) + good[middle + 1:]  # a bad stream or CRC
+    for damage in (flipped, good[:middle], good[: len(good) - 30], b"not a zip at all"):
+        target.path.write_bytes(damage)
+        with pytest.raises(DataError, match="corrupt archive") as raised:
+            read_csv_bytes(target)
+        assert str(target.path) in str(raised.value)
+    with zipfile.ZipFile(target.path, "w") as archive:
+        archive.writestr("a.csv", "1,2,3,4,5,6")
+        archive.writestr("b.csv", "1,2,3,4,5,6")
+    with pytest.raises(DataError, match=r"expected one CSV \(btcusdt.csv\), found \['a.csv', 'b.csv'\]"):
+        read_csv_bytes(target)
+    with zipfile.ZipFile(target.path, "w") as archive:
+        archive.writestr(source.member, "1,2,3,4,5,\xe9".encode("latin-1"))
+    with pytest.raises(DataError, match="corrupt archive"):
+        read_csv_bytes(target)
+    target.path.unlink()
+    with pytest.raises(NoDataError, match="no such file"):
+        read_csv_bytes(target)

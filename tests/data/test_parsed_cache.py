@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alphapulse.errors import DataError
 from alphapulse.lean_data import (
@@ -17,6 +19,7 @@ from alphapulse.lean_data import (
     _hour_times,
     cache_path,
     minute_days,
+    parse_minute_files,
     parse_rows,
     read_csv_text,
     read_rows,
@@ -97,12 +100,107 @@ def test_cache_gives_the_same_bars_cold_and_warm(lean_data: Path, tmp_path: Path
     assert all(cache_path(tmp_path, f).is_file() for f in files)
     assert cache_path(tmp_path, files[0]).is_relative_to(tmp_path / CACHE_FOLDER)
 
-    def no_parsing(*args, **kwargs):
-        raise AssertionError("a warm read must not parse CSV")
+    assert len({cache_path(tmp_path, f) for f in files}) == 1  # one cache file per folder of minute files
+    rows_of_second_day = len(read_csv_text(files[1]).splitlines())
 
-    monkeypatch.setattr("alphapulse.lean_data.parse_rows", no_parsing)
-    monkeypatch.setattr("alphapulse.lean_data.parse_minute_files", no_parsing)
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a warm read must not read or parse the zips")
+
+    monkeypatch.setattr("alphapulse.lean_data.read_csv_bytes", no_reading)
+    monkeypatch.setattr("alphapulse.lean_data._parse_file", no_reading)
+    monkeypatch.setattr("alphapulse.lean_data._minute_batch", no_reading)
     _assert_same_bars(read_trade_bars(tmp_path, market, symbol, "minute", cache=True), plain)
+    middle = minute_days(tmp_path, market, symbol)[1]
+    one_day = read_trade_bars(tmp_path, market, symbol, "minute", middle, middle, cache=True)
+    first = int(np.searchsorted(plain.time, one_day.time[0]))
+    _assert_same_bars(one_day, plain[first:first + len(one_day)])
+    assert len(one_day) == rows_of_second_day
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the zips read from now on (the real reader still runs)."""
+    import alphapulse.lean_data as lean_data_module
+
+    read: list[str] = []
+    real = lean_data_module.read_csv_bytes
+
+    def counted(file):
+        read.append(file.path.name)
+        return real(file)
+
+    monkeypatch.setattr(lean_data_module, "read_csv_bytes", counted)
+    return read
+
+
+def test_the_cache_of_a_folder_keeps_the_days_of_other_reads(lean_data: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _copy_days(lean_data, tmp_path, "coinbase", "BTCUSD", 4)
+    days = [f.day for f in files]
+    read = _counting_reads(monkeypatch)
+    read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute", days[0], days[1], cache=True)
+    read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute", days[3], days[3], cache=True)
+    assert read == [f.path.name for f in (files[0], files[1], files[3])]
+    read.clear()
+    every = read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute", cache=True)
+    assert read == [files[2].path.name]  # only the day no read has cached yet
+    _assert_same_bars(every, read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute"))
+    lines = read_csv_text(files[1]).splitlines()
+    write_csv_text(files[1], "\n".join(lines[:-5]))  # a replaced day: only it is parsed again
+    read.clear()
+    again = read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute", cache=True)
+    assert read == [files[1].path.name]
+    assert len(again) == len(every) - 5
+    _assert_same_bars(again, read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute"))
+    files[3].path.unlink()  # a deleted day is dropped from the cache when it is next written
+    write_csv_text(files[0], read_csv_text(files[0]))
+    read.clear()
+    read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute", cache=True)
+    assert read == [files[0].path.name]
+    read.clear()
+    shutil.copyfile(lean_data / files[3].path.relative_to(tmp_path), files[3].path)  # the day is back
+    cached = read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute", cache=True)
+    assert read == [files[3].path.name]
+    _assert_same_bars(cached, read_trade_bars(tmp_path, "coinbase", "BTCUSD", "minute"))
+
+
+def test_a_damaged_minute_cache_file_is_ignored_and_rewritten(lean_data: Path, tmp_path: Path) -> None:
+    files = _copy_days(lean_data, tmp_path, "usa", "SPY", 3)
+    plain = read_trade_bars(tmp_path, "usa", "SPY", "minute")
+    read_trade_bars(tmp_path, "usa", "SPY", "minute", cache=True)
+    where = cache_path(tmp_path, files[0])
+    good = where.read_bytes()
+    huge_count = good[:16] + (2**40).to_bytes(8, "little") + good[24:]
+    for damage in (b"", good[:40], good[:-8], good[:-1], good[:48] + b"\xff" * (len(good) - 48), huge_count):
+        where.write_bytes(damage)
+        _assert_same_bars(read_trade_bars(tmp_path, "usa", "SPY", "minute", cache=True), plain)
+        assert where.read_bytes() == good
+
+
+def test_files_of_several_markets_parse_together_like_file_by_file(lean_data: Path) -> None:
+    files = [trade_file(lean_data, market, symbol, "minute", d) for market, symbol in MINUTE_SAMPLES
+             for d in minute_days(lean_data, market, symbol)[:3]]
+    texts = [read_csv_text(f) for f in files]
+    _assert_same_rows(parse_minute_files(files, texts), _reference(files))
+
+
+@pytest.mark.parametrize("damage", ["a seventh field", "a trailing comma", "a first line of seven fields",
+                                    "a missing field", "an empty field"])
+def test_a_malformed_row_in_a_batch_is_named_like_file_by_file(lean_data: Path, tmp_path: Path,
+                                                                 damage: str) -> None:
+    files = _copy_days(lean_data, tmp_path, "coinbase", "BTCUSD", 3)
+    lines = read_csv_text(files[1]).splitlines()
+    row = 0 if damage.startswith("a first") else 7
+    lines[row] = {"a seventh field": lines[row] + ",1", "a trailing comma": lines[row] + ",",
+                  "a first line of seven fields": lines[row] + ",1",
+                  "a missing field": lines[row].rsplit(",", 1)[0],
+                  "an empty field": lines[row].replace(",", ",,", 1).rsplit(",", 1)[0]}[damage]
+    write_csv_text(files[1], "\n".join(lines))
+    with pytest.raises(DataError) as batched:
+        read_rows(tmp_path, files)
+    with pytest.raises(DataError) as alone:
+        parse_rows(files[1], read_csv_text(files[1]))
+    assert str(batched.value) == str(alone.value)
+    assert str(files[1].path) in str(alone.value)
 
 
 def test_cache_is_invalidated_by_a_changed_file(lean_data: Path, tmp_path: Path) -> None:
@@ -182,3 +280,32 @@ def test_odd_hour_stamps_are_read_as_pandas_reads_them(tmp_path: Path, stamp: st
             parse_rows(file, text)
     else:
         assert parse_rows(file, text)[0].tolist() == pd.DatetimeIndex(expected).as_unit("ns").asi8.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1678, 2261), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+                          st.integers(0, 61)), min_size=1, max_size=30))
+def test_hour_stamps_read_from_bytes_equal_pandas(stamps: list[tuple[int, int, int, int, int]]) -> None:
+    import pandas as pd
+
+    texts = [f"{y:04d}{mo:02d}{d:02d} {h:02d}:{mi:02d}" for y, mo, d, h, mi in stamps]
+    text = "\n".join(f"{t},1,2,0.5,1.5,10" for t in texts)
+    expected = pd.DatetimeIndex(pd.to_datetime(pd.Series(texts), format="%Y%m%d %H:%M", errors="coerce"))
+    got = _hour_times(text.encode(), len(texts))
+    if expected.isna().any():
+        assert got is None
+    else:
+        assert got is not None and got.tolist() == expected.as_unit("ns").asi8.tolist()
+
+
+def test_files_of_the_previous_cache_layout_are_removed(lean_data: Path, tmp_path: Path) -> None:
+    """A cache written by the previous layout (one ``<zip>.npy`` per zip) is replaced, not left behind."""
+    from alphapulse.parsed_cache import CACHE_FOLDER
+
+    files = _copy_days(lean_data, tmp_path, "usa", "SPY", 3)
+    old = [tmp_path / CACHE_FOLDER / f.path.parent.relative_to(tmp_path) / f"{f.path.name}.npy" for f in files]
+    for path in old:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"old")
+    read_trade_bars(tmp_path, "usa", "SPY", "minute", cache=True)
+    assert len(old) == 3 and not any(path.exists() for path in old)

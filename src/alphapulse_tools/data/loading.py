@@ -23,7 +23,7 @@ def load_bars(data_dir: Path, market: str, symbol: str, interval: str, start: da
     """Bars of ``interval`` whose start lies between ``start`` and ``end`` (dates inclusive): the
     native Lean resolution when its files exist, else consolidated (closed bars only, session-aligned
     for US equities) from the finest resolution that exists (minute, then hour). ``cache`` keeps parsed
-    files in the data folder's parsed-file cache (:func:`alphapulse.lean_data.read_rows`).
+    files in the data folder's parsed-file cache (:mod:`alphapulse.parsed_cache`).
 
     Raises :class:`NoDataError` naming the files looked for when nothing can build the interval."""
     seconds = interval_seconds(interval)
