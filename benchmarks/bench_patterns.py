@@ -1,4 +1,5 @@
-"""Pattern benchmarks (run by hand: ``.venv/bin/python benchmarks/bench_patterns.py``).
+"""Pattern benchmarks (run by hand: ``.venv/bin/python benchmarks/bench_patterns.py``; add
+``--p1-only`` for the batch figures alone).
 
 Prints medians of 3 runs and the ratios measured in the same run:
 
@@ -117,7 +118,8 @@ def p3(bars: Bars) -> None:
 def main() -> None:
     bars = tiled_minutes(1_000_000)
     p1(bars)
-    p3(bars[:20_000])
+    if "--p1-only" not in sys.argv[1:]:
+        p3(bars[:20_000])
 
 
 if __name__ == "__main__":

@@ -36,11 +36,14 @@ Exactness: every window statistic is recomputed from its window in one fixed ord
 :class:`ConfidenceTracker` (one bar at a time) give bit-identical results from the first bar on,
 and a result never changes when later bars are added.
 
-Cost (batch): :func:`occurrence_confidence` computes the bar context block by block (each block
-from the bars its windows and barriers reach, so the numbers are those of the whole history) and
-then works only on the bars where each pattern fires; :func:`confidence` spreads the same numbers
-into NaN-filled full-length columns (8 bytes per bar and pattern), which costs more than the
-computation itself on long histories — prefer the sparse form there.
+Cost (batch): :func:`occurrence_confidence` computes, block by block, what an occurrence on each
+bar reads there (the four context terms summed for each way of reading a pattern, and the bar's
+barrier outcome; each block from the bars its windows and barriers reach, so the numbers are
+those of the whole history), then per pattern works only on the bars where it fires: one lookup
+per table, and the reliability from counts of earlier outcomes by rank (no sorting).
+:func:`confidence` spreads the same numbers into NaN-filled full-length columns (8 bytes per bar
+and pattern), which costs more than the computation itself on long histories — prefer the sparse
+form there.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from alphapulse.bars import Bar, Bars
 from alphapulse.errors import ConfigError
@@ -114,13 +118,14 @@ def _blocks(width: int) -> list[int]:
     return [1 << bit for bit in range(width.bit_length() - 1, -1, -1) if width >> bit & 1]
 
 
-def _window_sums(x: np.ndarray, width: int) -> np.ndarray:
+def _window_sums(x: np.ndarray, width: int, out: np.ndarray | None = None) -> np.ndarray:
     """Sum of the ``width`` values ending at each index (NaN for the first width-1), always added
     in one fixed order: the window is split into power-of-two blocks (14 = 8 + 4 + 2), each block
     summed pairwise, the block sums added left to right — :func:`_tree_sum` does the same on one
     window, so batch and streaming agree bit for bit. About log2(width) passes over ``x``."""
     n = len(x)
-    out = np.empty(n)
+    if out is None:
+        out = np.empty(n)
     if n < width:
         out.fill(np.nan)
         return out
@@ -178,32 +183,71 @@ def _window_extreme(x: np.ndarray, width: int, pick: np.ufunc) -> np.ndarray:
     return out
 
 
-def _lag(x: np.ndarray, k: int) -> np.ndarray:
-    out = np.empty(len(x))
-    out[:k] = np.nan
-    if k < len(x):
-        out[k:] = x[: len(x) - k]
-    return out
+class Occurrences(NamedTuple):
+    """Where one pattern fires (bar indices, increasing) and its confidence there."""
+
+    bars: np.ndarray
+    confidence: np.ndarray
 
 
 @dataclass(frozen=True)
-class _Context:
-    """Bar-level series shared by every pattern (NaN where not computable)."""
+class _Tables:
+    """Per bar, what an occurrence of a pattern reads there (``n`` bars).
 
-    atr: np.ndarray
-    move: np.ndarray  # (close[i-1] - close[i-1-N]) / (atr[i-1] * sqrt(N))
-    volume_term: np.ndarray
-    rsi_low: np.ndarray
-    rsi_high: np.ndarray
-    low_distance: np.ndarray  # |lowest recent low - support| / atr
-    high_distance: np.ndarray
-    won_up: np.ndarray  # the upper barrier was touched strictly before the lower one
-    won_down: np.ndarray
-    resolved_at: np.ndarray  # bar index where the outcome is known (n or more: unresolved)
+    ``reversal`` and ``continuation`` (2, n): the weighted sum of the four context terms,
+    ``(((trend + volume) + rsi) + level)`` (each term times its weight, added in that order), for a
+    bearish (row 0) or bullish (row 1) pattern of that kind. ``indecision`` (n,): the same for an
+    indecision pattern, read as a reversal of the move into it (``indecision_bull``: that reading
+    is bullish); with no known move its directional terms are neutral.
+
+    ``keys`` (2, n): the bar's barrier outcome for a bearish (row 0) or bullish (row 1) occurrence,
+    ``2 * settled + won``: ``settled`` is the bar where the outcome is known, ``never`` (the number
+    of bars) when it is never counted (no ATR, or not settled within the data). ``indecision_keys``:
+    the same in the indecision reading; ``never + 1`` where there is no reading (no known move).
+    """
+
+    reversal: np.ndarray
+    continuation: np.ndarray
+    indecision: np.ndarray
+    indecision_bull: np.ndarray
+    keys: np.ndarray
+    indecision_keys: np.ndarray
+    never: int
 
 
-def _context(h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, s: ConfidenceSettings) -> _Context:
-    """The context of bars given as columns (the first bar has no history)."""
+#: bars per block of the context computation (its work arrays stay in the CPU cache)
+_BLOCK = 1 << 16
+#: bars per block of the barrier search
+_BARRIER_BLOCK = 1 << 17
+
+
+def _tables(bars: Bars, s: ConfidenceSettings) -> _Tables:
+    """:class:`_Tables` of every bar, computed block by block: each block's context comes from
+    the bars it needs (``settings.history`` bars before it for the windows, ``barrier_bars``
+    after it for the outcomes), so every number is the one the whole history gives."""
+    n = len(bars)
+    key_type = np.int32 if n < 1 << 29 else np.int64
+    tables = _Tables(np.empty((2, n)), np.empty((2, n)), np.empty(n), np.empty(n, dtype=bool),
+                     np.empty((2, n), dtype=key_type), np.empty(n, dtype=key_type), n)
+    h, lo, c, v = bars.high, bars.low, bars.close, bars.volume
+    before, after = s.history + 1, s.barrier_bars
+    for a in range(0, n, _BLOCK):
+        b = min(n, a + _BLOCK)
+        first, end = max(0, a - before), min(n, b + after)
+        _fill_block(h[first:end], lo[first:end], c[first:end], v[first:end], s, first,
+                    slice(a - first, b - first), tables)
+    return tables
+
+
+def _neutral_in_place(x: np.ndarray) -> np.ndarray:
+    np.copyto(x, NEUTRAL, where=np.isnan(x))
+    return x
+
+
+def _fill_block(h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, s: ConfidenceSettings,
+                first: int, keep: slice, tables: _Tables) -> None:
+    """Compute the context of the bars given as columns (bars ``first ...`` of all; the first
+    has no history) and write the tables of bars ``keep`` of them (at ``first + keep``)."""
     n = len(c)
     true_range = h - lo
     if n > 1:
@@ -224,194 +268,145 @@ def _context(h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, s: Con
         with np.errstate(divide="ignore", invalid="ignore"):  # a flat ATR: +-inf or NaN (neutral)
             np.divide(move[lead:], scale, out=move[lead:])
 
-    mean_volume = _lag(_window_sums(v, s.volume_bars), 1)
-    mean_volume /= s.volume_bars
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = v / mean_volume
-        volume_term = ratio / (1.0 + ratio)
-    idle = mean_volume == 0
-    if idle.any():
-        volume_term[idle] = np.where(v[idle] > 0, 1.0, NEUTRAL)
+        # volume against the mean of the bars before
+        mean_volume = _window_sums(v, s.volume_bars)
+        mean_volume /= s.volume_bars
+        volume_term = np.empty(n)
+        volume_term[:1] = np.nan
+        np.divide(v[1:], mean_volume[:-1], out=volume_term[1:])
+        ratio = volume_term + 1.0
+        np.divide(volume_term, ratio, out=volume_term)
+        idle = mean_volume[:-1] == 0
+        if idle.any():
+            idle_at = np.flatnonzero(idle) + 1
+            volume_term[idle_at] = np.where(v[idle_at] > 0, 1.0, NEUTRAL)
+        weighted_volume = _neutral_in_place(volume_term)
+        weighted_volume *= s.volume
 
-    rsi = np.empty(n)
-    rsi[:1] = np.nan
-    if n > 1:
-        change = c[1:] - c[:-1]
-        gains = np.where(change > 0, change, 0.0)
-        losses = np.where(change < 0, -change, 0.0)
-        gain_sum = _window_sums(gains, s.rsi_period)
-        both = _window_sums(losses, s.rsi_period)
-        both += gain_sum
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # RSI extremes
+        rsi = np.empty(n)
+        rsi[:1] = np.nan
+        if n > 1:
+            change = c[1:] - c[:-1]
+            gains = np.maximum(change, 0.0)
+            losses = np.subtract(gains, change, out=change)  # -change where it fell, else 0
+            gain_sum = _window_sums(gains, s.rsi_period, out=rsi[1:])
+            both = _window_sums(losses, s.rsi_period)
+            both += gain_sum
             gain_sum *= 100.0
             gain_sum /= both
-        gain_sum[both == 0] = 50.0
-        rsi[1:] = gain_sum
-    rsi_low = _window_extreme(rsi, s.rsi_bars, np.minimum)
-    rsi_high = _window_extreme(rsi, s.rsi_bars, np.maximum)
+            np.copyto(gain_sum, 50.0, where=both == 0)
+        span = s.overbought - s.oversold
+        rsi_bull = np.subtract(s.overbought, _window_extreme(rsi, s.rsi_bars, np.minimum))
+        rsi_bear = _window_extreme(rsi, s.rsi_bars, np.maximum)
+        rsi_bear -= s.oversold
+        for x in (rsi_bull, rsi_bear):
+            x /= span
+            np.clip(x, 0.0, 1.0, out=x)
+            _neutral_in_place(x)
+            x *= s.rsi
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low_distance = _window_extreme(lo, s.pattern_bars, np.minimum)
-        low_distance -= _lag(_window_extreme(lo, s.level_bars, np.minimum), s.pattern_bars)
-        np.abs(low_distance, out=low_distance)
-        low_distance /= atr
-        high_distance = _window_extreme(h, s.pattern_bars, np.maximum)
-        high_distance -= _lag(_window_extreme(h, s.level_bars, np.maximum), s.pattern_bars)
-        np.abs(high_distance, out=high_distance)
-        high_distance /= atr
+        # nearness to support (bullish) / resistance (bearish)
+        level = {}
+        for d, prices, pick in ((1, lo, np.minimum), (-1, h, np.maximum)):
+            x = _window_extreme(prices, s.pattern_bars, pick)
+            reach = min(n, s.pattern_bars)
+            x[:reach] = np.nan
+            x[reach:] -= _window_extreme(prices, s.level_bars, pick)[: n - reach]
+            np.abs(x, out=x)
+            x /= atr
+            x += 1.0
+            np.divide(1.0, x, out=x)
+            level[d] = _neutral_in_place(x)
+            x *= s.level
 
-    won_up, won_down, resolved_at = _barriers(h, lo, c, atr, s)
-    return _Context(atr, move, volume_term, rsi_low, rsi_high, low_distance, high_distance,
-                    won_up, won_down, resolved_at)
+        # trend term for x = +move and x = -move: 0.5 + 0.5 * (x / (1 + |x|)), neutral when NaN
+        half = np.abs(move)
+        half += 1.0
+        np.divide(move, half, out=half)
+        half *= 0.5
+        with_move = _neutral_in_place(half + 0.5)
+        with_move *= s.trend
+        against_move = _neutral_in_place(np.subtract(0.5, half, out=half))
+        against_move *= s.trend
 
+    at = slice(first + keep.start, first + keep.stop)
+    # reversal: bullish wants a prior fall (against the move), continuation: a prior rise
+    for table, bullish_trend, bearish_trend in ((tables.reversal, against_move, with_move),
+                                                (tables.continuation, with_move, against_move)):
+        for row, d, weighted_trend in ((1, 1, bullish_trend), (0, -1, bearish_trend)):
+            score = table[row, at]
+            np.add(weighted_trend[keep], weighted_volume[keep], out=score)
+            score += (rsi_bull if d > 0 else rsi_bear)[keep]
+            score += level[d][keep]
+    # an indecision pattern is read as a reversal of the move into it (neutral with no known
+    # move); the reading is selected by products, exact here (x * 1 = x, x * 0 + y = y for these
+    # finite, non-negative scores)
+    move = move[keep]
+    bull = np.less(move, 0.0, out=tables.indecision_bull[at])
+    bear = move > 0.0
+    undirected = ~(bull | bear)
+    neutral = s.trend * NEUTRAL + weighted_volume[keep]
+    neutral += s.rsi * NEUTRAL
+    neutral += s.level * NEUTRAL
+    neutral *= undirected
+    reading = np.multiply(tables.reversal[0, at], bear, out=tables.indecision[at])
+    reading += neutral
+    reading += np.multiply(tables.reversal[1, at], bull, out=neutral)
 
-#: bars per block of the barrier search (its work arrays stay in the CPU cache)
-_BARRIER_BLOCK = 1 << 17
+    steps, won_up, won_down = _barriers(h, lo, c, atr, s)
+    never = tables.never
+    settled = np.arange(first + keep.start, first + keep.stop, dtype=tables.keys.dtype)
+    settled += steps[keep]
+    np.minimum(settled, never, out=settled)
+    settled[np.isnan(atr[keep])] = never
+    settled += settled
+    down = np.add(settled, won_down[keep], out=tables.keys[0, at])
+    up = np.add(settled, won_up[keep], out=tables.keys[1, at])
+    keys = np.multiply(down, bear, out=tables.indecision_keys[at])
+    keys += up * bull
+    keys += undirected * (2 * (never + 1))
 
 
 def _barriers(h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray,
               s: ConfidenceSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Triple-barrier outcome of every bar: which barrier was touched first (``won_up`` /
-    ``won_down``; neither when both are touched in one bar or none in time) and the bar where
-    that is known (``resolved_at``). Each block of bars is compared with the bars 1, 2, ...
-    ``barrier_bars`` ahead; a bar's outcome is fixed at its first touch."""
+    """Triple-barrier outcome of every bar: the number of bars until it is known (``steps``:
+    the first touch of a barrier, else ``barrier_bars``) and which barrier was touched first
+    (``won_up`` / ``won_down``; neither when both are touched in one bar or none in time).
+
+    Per barrier, the first touch is 1 + the number of steps 1, 2, ... before it (steps at which
+    the bars ahead so far all stayed short of the barrier), counted block by block. A bar with
+    fewer than ``barrier_bars`` bars after it and no touch gets a count that reaches past the
+    data, like ``barrier_bars`` itself; a bar without ATR (NaN barriers) gets 1 for both barriers
+    and no win (it is never counted)."""
     n, limit = len(c), s.barrier_bars
     width = s.barrier_atr * atr
     upper = c + width
     lower = c - width
-    pending = ~np.isnan(atr)  # a NaN barrier is never touched
-    # per bar: 0 while untouched, else 4 * steps + 1 + (up touched) - (down touched)
-    kind = np.int16 if 4 * limit + 2 < 2**15 else np.int64
-    outcome = np.zeros(n, dtype=kind)
+    kind = np.uint8 if limit < 255 else np.int32
+    up_step = np.ones(n, dtype=kind)
+    down_step = np.ones(n, dtype=kind)
     size = max(1, min(n, _BARRIER_BLOCK))
-    up = np.empty(size, dtype=bool)
-    down = np.empty(size, dtype=bool)
-    hit = np.empty(size, dtype=bool)
-    code = np.empty(size, dtype=kind)
+    short = np.empty(size, dtype=bool)
+    below_up = np.empty(size, dtype=bool)  # no touch of the upper barrier so far
+    above_down = np.empty(size, dtype=bool)
     for a in range(0, n, size):
         b = min(n, a + size)
-        for k in range(1, limit + 1):
+        below_up.fill(True)
+        above_down.fill(True)
+        for k in range(1, min(limit, n - 1 - a) + 1):
             m = min(b, n - k) - a  # bars of the block with a bar k steps ahead
-            if m <= 0:
-                break
-            u, dn, touched, open_, now = up[:m], down[:m], hit[:m], pending[a: a + m], code[:m]
-            np.greater_equal(h[a + k: a + k + m], upper[a: a + m], out=u)
-            np.less_equal(lo[a + k: a + k + m], lower[a: a + m], out=dn)
-            np.logical_or(u, dn, out=touched)
-            touched &= open_
-            np.subtract(u, dn, out=now, dtype=kind)
-            now += 4 * k + 1
-            np.copyto(outcome[a: a + m], now, where=touched)
-            open_ ^= touched
-    untouched = outcome == 0
-    steps = outcome >> 2
-    steps[untouched] = limit
-    resolved_at = np.arange(n, dtype=np.int64)
-    resolved_at += steps
-    outcome &= 3
-    won_down = outcome == 0
-    won_down &= ~untouched
-    return outcome == 2, won_down, resolved_at
-
-
-@dataclass(frozen=True)
-class _Partials:
-    """Per bar, the weighted sum of the four context terms for each way of reading a pattern:
-    ``(((trend + volume) + rsi) + level)``, each term times its weight, added in that order.
-    ``reversal`` and ``continuation`` hold two columns per bar, ``[:, 0]`` for a bearish and
-    ``[:, 1]`` for a bullish pattern (so ``table.ravel()[2 * i + bullish]`` picks one)."""
-
-    reversal: np.ndarray
-    continuation: np.ndarray
-    weighted_volume: np.ndarray  # volume term times its weight (the neutral reading needs it)
-    indecision_direction: np.ndarray  # -sign(move): +1, -1, or 0 when the move is unknown
-    outcome_keys: np.ndarray  # sort key of each bar's outcome, columns like ``reversal``
-
-
-def _neutral_in_place(x: np.ndarray) -> np.ndarray:
-    x[np.isnan(x)] = NEUTRAL
-    return x
-
-
-def _partials(ctx: _Context, s: ConfidenceSettings, first: int, total: int) -> _Partials:
-    """The partial scores of the bars of ``ctx``, which are bars ``first ...`` of ``total``."""
-    n = len(ctx.atr)
-    span = s.overbought - s.oversold
-    with np.errstate(invalid="ignore"):
-        weighted_volume = _neutral_in_place(ctx.volume_term.copy())
-        weighted_volume *= s.volume
-        weighted_rsi = {}
-        for d, x in ((1, s.overbought - ctx.rsi_low), (-1, ctx.rsi_high - s.oversold)):
-            x /= span
-            np.clip(x, 0.0, 1.0, out=x)
-            weighted_rsi[d] = _neutral_in_place(x) * s.rsi
-        weighted_level = {}
-        for d, distance in ((1, ctx.low_distance), (-1, ctx.high_distance)):
-            x = distance + 1.0
-            np.divide(1.0, x, out=x)
-            weighted_level[d] = _neutral_in_place(x) * s.level
-        # trend term for x = +move and x = -move: 0.5 + 0.5 * (x / (1 + |x|)), neutral when NaN
-        half = np.abs(ctx.move)
-        half += 1.0
-        np.divide(ctx.move, half, out=half)
-        half *= 0.5
-        with_move = _neutral_in_place(half + 0.5) * s.trend
-        np.subtract(0.5, half, out=half)
-        against_move = _neutral_in_place(half) * s.trend
-
-    reversal = np.empty((n, 2))
-    continuation = np.empty((n, 2))
-    # reversal: bullish wants a prior fall (x = -move), continuation: a prior rise (x = +move)
-    for table, bullish_trend, bearish_trend in ((reversal, against_move, with_move),
-                                                (continuation, with_move, against_move)):
-        for column, d, weighted_trend in ((1, 1, bullish_trend), (0, -1, bearish_trend)):
-            score = table[:, column]
-            np.add(weighted_trend, weighted_volume, out=score)
-            score += weighted_rsi[d]
-            score += weighted_level[d]
-    direction = np.zeros(n, dtype=np.int8)
-    with np.errstate(invalid="ignore"):
-        direction[ctx.move > 0] = -1
-        direction[ctx.move < 0] = 1
-    return _Partials(reversal, continuation, weighted_volume, direction,
-                     _outcome_keys(ctx, first, total, s.barrier_bars))
-
-
-class Occurrences(NamedTuple):
-    """Where one pattern fires (bar indices, increasing) and its confidence there."""
-
-    bars: np.ndarray
-    confidence: np.ndarray
-
-
-#: bars per block of the context computation (its work arrays stay in the CPU cache)
-_BLOCK = 1 << 16
-
-
-def _all_partials(bars: Bars, s: ConfidenceSettings) -> _Partials:
-    """:func:`_partials` of every bar, computed block by block: each block's context comes from
-    the bars it needs (``settings.history`` bars before it for the windows, ``barrier_bars``
-    after it for the outcomes), so every number is the one the whole history gives."""
-    n = len(bars)
-    h, lo, c, v = bars.high, bars.low, bars.close, bars.volume
-    reversal = np.empty((n, 2))
-    continuation = np.empty((n, 2))
-    weighted_volume = np.empty(n)
-    direction = np.empty(n, dtype=np.int8)
-    keys = np.empty((n, 2), dtype=np.int64)
-    before, after = s.history + 1, s.barrier_bars
-    for a in range(0, n, _BLOCK):
-        b = min(n, a + _BLOCK)
-        first, end = max(0, a - before), min(n, b + after)
-        block = _partials(_context(h[first:end], lo[first:end], c[first:end], v[first:end], s),
-                          s, first, n)
-        keep = slice(a - first, b - first)
-        reversal[a:b] = block.reversal[keep]
-        continuation[a:b] = block.continuation[keep]
-        weighted_volume[a:b] = block.weighted_volume[keep]
-        direction[a:b] = block.indecision_direction[keep]
-        keys[a:b] = block.outcome_keys[keep]
-    return _Partials(reversal, continuation, weighted_volume, direction, keys)
+            for first, untouched, ahead, barrier, short_of in (
+                    (up_step, below_up, h, upper, np.less), (down_step, above_down, lo, lower, np.greater)):
+                short_of(ahead[a + k: a + k + m], barrier[a: a + m], out=short[:m])
+                np.logical_and(untouched[:m], short[:m], out=untouched[:m])
+                np.add(first[a: a + m], untouched[:m].view(np.uint8), out=first[a: a + m])
+    won_up = up_step < down_step
+    won_down = down_step < up_step
+    steps = np.minimum(up_step, down_step)
+    np.minimum(steps, limit, out=steps)
+    return steps, won_up, won_down
 
 
 def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
@@ -420,48 +415,43 @@ def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
     confidence there — the same numbers without the NaN-filled full-length arrays."""
     s = settings or ConfidenceSettings()
     n = len(bars)
+    columns = {}
     for name, column in values.items():
         pattern_names([name])
+        columns[name] = column = np.asarray(column)
         if len(column) != n:
             raise ConfigError(f"confidence: {name} has {len(column)} values for {n} bars")
-    parts = _all_partials(bars, s)
+    tables = _tables(bars, s)
+    scratch = _Scratch(2 * (n + 1))
     out: dict[str, Occurrences] = {}
-    for name, column in values.items():
-        column = np.asarray(column)
-        fired = np.flatnonzero(column != 0)
-        if len(fired) == 0:
+    key_type = tables.keys.dtype
+    for name, column in columns.items():
+        fires = np.not_equal(column, 0, out=scratch("fires", n, bool))
+        fired = np.flatnonzero(fires)
+        m = len(fired)
+        if m == 0:
             out[name] = Occurrences(fired, np.empty(0))
             continue
         info = PATTERN_INFO[name]
-        table = parts.continuation if info.kind == "continuation" else parts.reversal
-        sides: list[tuple[int, np.ndarray | None]]
-        if info.bias:
-            side = 1 if info.bias > 0 else 0
-            partial = table[:, side][fired]
-            keys = parts.outcome_keys[:, side][fired]
-            sides = [(info.bias, None)]
+        table = tables.continuation if info.kind == "continuation" else tables.reversal
+        keys = scratch("keys", m, key_type)
+        bull: np.ndarray | None
+        if info.kind == "indecision":
+            partial = np.take(tables.indecision, fired, mode="clip")
+            np.take(tables.indecision_keys, fired, out=keys, mode="clip")
+            bull = np.take(tables.indecision_bull, fired, out=scratch("bull", m, bool), mode="clip")
+        elif info.bias:
+            row = 1 if info.bias > 0 else 0
+            partial = np.take(table[row], fired, mode="clip")
+            np.take(tables.keys[row], fired, out=keys, mode="clip")
+            bull = None
         else:
-            if info.kind == "indecision":
-                sign = parts.indecision_direction[fired]
-                bullish = sign > 0
-                bearish = sign < 0
-            else:
-                bullish = column[fired] > 0
-                bearish = ~bullish
-            pick = fired * 2
-            pick += bullish
-            partial = table.ravel()[pick]
-            keys = parts.outcome_keys.ravel()[pick]
-            if info.kind == "indecision":
-                undirected = ~(bullish | bearish)
-                if undirected.any():  # no known move: the directional terms are neutral
-                    neutral = s.trend * NEUTRAL
-                    neutral = neutral + parts.weighted_volume[fired[undirected]]
-                    neutral += s.rsi * NEUTRAL
-                    neutral += s.level * NEUTRAL
-                    partial[undirected] = neutral
-            sides = [(1, bullish), (-1, bearish)]
-        reliability = _reliability(fired, keys, sides, s)
+            bull = np.greater(column[fired], 0, out=scratch("bull", m, bool))
+            pick = np.multiply(bull, n, out=scratch("pick", m, np.intp))
+            pick += fired
+            partial = np.take(table.ravel(), pick, mode="clip")
+            np.take(tables.keys.ravel(), pick, out=keys, mode="clip")
+        reliability = _reliability(fired, fires, keys, bull, tables.never, s, scratch)
         reliability *= s.reliability
         partial += reliability
         out[name] = Occurrences(fired, partial)
@@ -481,52 +471,78 @@ def confidence(bars: Bars, values: dict[str, np.ndarray],
     return out
 
 
-def _outcome_keys(ctx: _Context, first: int, total: int, limit: int) -> np.ndarray:
-    """Per bar and direction (columns ``[:, 0]`` down, ``[:, 1]`` up), the sort key of that bar's
-    barrier outcome: ``4 * resolved_at + 1``, plus 1 when the barrier in that direction was
-    touched first (``resolved_at`` counted from the first of all ``total`` bars). Outcomes that
-    cannot be counted (no ATR, not settled within the data) get a key above every bar's query
-    key ``4 * i``."""
-    settled = ctx.resolved_at + first
-    countable = settled < total
-    countable &= ~np.isnan(ctx.atr)
-    settled *= 4
-    settled += 1
-    keys = np.empty((len(settled), 2), dtype=np.int64)
-    np.add(settled, ctx.won_down, out=keys[:, 0])
-    np.add(settled, ctx.won_up, out=keys[:, 1])
-    keys[~countable] = 4 * (total + limit + 1) + 1
-    return keys
+#: fires per bar above which a pattern's fire counts are taken from a running count over all
+#: bars rather than searched
+_DENSE_FIRES = 1 / 32
 
 
-def _reliability(fired: np.ndarray, keys: np.ndarray, sides: list[tuple[int, np.ndarray | None]],
-                 s: ConfidenceSettings) -> np.ndarray:
+class _Scratch:
+    """Work arrays reused from pattern to pattern: fresh memory costs a page fault per page, so
+    each array is allocated once, ``capacity`` long (pages never written cost nothing)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, size: int, dtype: DTypeLike) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None or len(array) < size or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(max(size, self.capacity), dtype=dtype)
+        return array[:size]
+
+
+def _reliability(fired: np.ndarray, fires: np.ndarray, keys: np.ndarray, bull: np.ndarray | None,
+                 never: int, s: ConfidenceSettings, scratch: _Scratch) -> np.ndarray:
     """Shrunk hit rate of earlier occurrences (same pattern and direction) resolved before each.
 
-    ``keys`` are the occurrences' outcome keys (:func:`_outcome_keys`, in the direction each is
-    read in); ``sides`` pairs each direction with the mask of the occurrences read in it (None:
-    all). Per direction, the outcome keys and the query keys ``4 * i`` are sorted together:
-    before a query come exactly the outcomes known before bar ``i``; their count is the query's
-    position minus the queries before it, and the running sum of ``key & 3`` (1 per loss, 2 per
-    win) there is that count plus the wins."""
+    ``fired``: the bars where the pattern fires (``fires`` as a mask over all bars); ``keys``: each
+    occurrence's outcome key in the direction it is read in (:class:`_Tables`); ``bull``: which
+    occurrences are read as bullish (None: all in one direction). An outcome settled on bar ``r``
+    is known to exactly the occurrences after the ``rank`` first, ``rank`` the number of fires on
+    bars up to ``r``: per direction, a count of outcomes (and of wins) by rank, summed up to each
+    occurrence, gives what it has seen."""
+    m = len(fired)
+    settled = np.right_shift(keys, 1, out=scratch("settled", m, keys.dtype))
+    rank = scratch("rank", m, keys.dtype)
+    if m > _DENSE_FIRES * len(fires):
+        running = scratch("running", len(fires) + 2, keys.dtype)
+        np.cumsum(fires.view(np.int8), dtype=keys.dtype, out=running[:-2])
+        running[-2:] = m  # never counted (``never``, ``never + 1``)
+        np.take(running, settled, out=rank, mode="clip")
+    else:
+        rank[:] = np.searchsorted(fired, settled, side="right")
+    # per direction and rank, the outcomes and wins (packed: wins * 2**32 + outcomes), summed
+    # over ranks up to each occurrence
+    rows = m + 1
+    outcome = np.bitwise_and(keys, 1, out=scratch("outcome", m, np.int64))
+    outcome <<= 32
+    outcome += 1
+    counts = scratch("counts", rows if bull is None else 2 * rows, np.int64)
+    counts.fill(0)
+    if bull is None:
+        np.add.at(counts, rank, outcome)
+        counts.cumsum(out=counts)
+        seen_wins = counts[:m]
+    else:
+        index = np.multiply(bull, rows, out=scratch("index", m, np.intp))
+        index += rank
+        np.add.at(counts, index, outcome)
+        bearish, bullish = counts.reshape(2, rows)[:, :m]
+        np.cumsum(bearish, out=bearish)
+        np.cumsum(bullish, out=bullish)
+        # each occurrence's own direction: bearish + bull * (bullish - bearish), exact in int64
+        seen_wins = np.subtract(bullish, bearish, out=index)
+        seen_wins *= bull
+        seen_wins += bearish
     prior_wins = s.prior_mean * s.prior_strength
-    out = np.full(len(fired), (0.0 + prior_wins) / (0.0 + s.prior_strength))
-    for _, mine in sides:
-        query = fired if mine is None else fired[mine]
-        if len(query) == 0:
-            continue
-        merged = np.concatenate((keys if mine is None else keys[mine], query * 4))
-        merged.sort(kind="stable")
-        merged &= 3
-        position = np.flatnonzero(merged == 0)
-        seen = position - np.arange(len(position))
-        np.cumsum(merged, out=merged)
-        wins = merged[position] - seen  # the running sum includes the query's own 0
-        shrunk = (wins + prior_wins) / (seen + s.prior_strength)
-        if mine is None:
-            return shrunk
-        out[mine] = shrunk
-    return out
+    seen = np.bitwise_and(seen_wins, 0xFFFFFFFF, out=outcome)
+    wins = np.right_shift(seen_wins, 32, out=seen_wins)
+    shrunk = np.add(wins, prior_wins, out=scratch("shrunk", m, np.float64))
+    shrunk /= np.add(seen, s.prior_strength, out=scratch("seen", m, np.float64))
+    undirected = np.equal(settled, never + 1, out=scratch("undirected", m, bool))
+    if undirected.any():
+        shrunk[undirected] = (0.0 + prior_wins) / (0.0 + s.prior_strength)
+    return shrunk
 
 
 # -- streaming ---------------------------------------------------------------------------------------

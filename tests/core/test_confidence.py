@@ -76,6 +76,32 @@ def test_batch_blocks_join_exactly(shared_data: Path, name: str, block: int, bar
         assert np.array_equal(score, [rows[i][pattern] for i in where]), pattern
 
 
+@pytest.mark.parametrize("name", ["lean/usa/minute/spy", "lean/coinbase/minute/btcusd"])
+@pytest.mark.parametrize("dense_fires", [0.0, math.inf])
+def test_both_ways_of_ranking_outcomes_give_the_tracker_numbers(shared_data: Path, name: str,
+                                                                dense_fires: float,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch ranks each outcome among a pattern's fires by a running count over all bars
+    (patterns firing often) or by a binary search (the others): either way for every pattern
+    gives the tracker's numbers bit for bit, also for indecision patterns after a flat move
+    (no reading: nothing seen)."""
+    bars = load_dataset(shared_data, name).bars[:3000]
+    monkeypatch.setattr(confidence_module, "_DENSE_FIRES", dense_fires)
+    values = scan(bars)
+    close = bars.close
+    flat = np.zeros(len(bars), dtype=bool)
+    flat[11:] = close[10:-1] == close[:-11]  # no move into the bar over the default 10 bars
+    assert (flat & (values["CDLDOJI"] != 0)).any()
+    expected = occurrence_confidence(bars, values)
+    tracker = ConfidenceTracker()
+    columns = {pattern: values[pattern].tolist() for pattern in ALL_PATTERNS}
+    rows = [tracker.update(bar, {p: columns[p][i] for p in ALL_PATTERNS}) for i, bar in enumerate(bars)]
+    for pattern in ALL_PATTERNS:
+        where, score = expected[pattern]
+        np.testing.assert_array_equal(where, [i for i, row in enumerate(rows) if pattern in row])
+        assert np.array_equal(score, [rows[i][pattern] for i in where]), pattern
+
+
 @pytest.mark.parametrize("name", DATASET_NAMES)
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fraction=st.floats(0.0, 1.0))
