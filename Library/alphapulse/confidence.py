@@ -20,11 +20,16 @@ history) counts as 0.5:
    ``pattern_bars`` bars with the lowest low of the ``level_bars`` bars before them (bearish: the
    highest highs), ``1 / (1 + |distance| / atr[i])``: 1 right at the level.
 5. **reliability** — how this pattern, in this direction, worked before on the same bars: of its
-   past occurrences whose outcome was **resolved before bar i**, the share followed by a move of
+   occurrences on the ``reliability_bars`` bars before bar i (fired on bars ``i - reliability_bars``
+   .. ``i - 1``) whose outcome was **resolved before bar i**, the share followed by a move of
    ``barrier_atr × atr`` in its direction before the same move against it, within
    ``barrier_bars`` bars (a triple barrier from the occurrence's close; touching both in one bar or
    neither in time counts as a failure). Shrunk by a Beta prior: ``(wins + prior_mean × s) /
    (resolved + s)`` with ``s = prior_strength`` — a pattern seen three times cannot reach 100 %.
+   The window (``reliability_bars`` > ``barrier_bars``, so every occurrence in it has settled
+   before it leaves) makes the term, like all the others, depend on a bounded stretch of history:
+   given :attr:`ConfidenceSettings.lookback` bars before a bar, its confidence is the same whatever
+   came earlier — a chart that loaded more history, a backtest that started earlier.
 
 ``atr`` is the mean true range over ``atr_bars`` bars (simple mean). Directions: the sign of
 TA-Lib's value, or the pattern's fixed bias (gravestone/dragonfly doji). Indecision patterns (Doji,
@@ -86,6 +91,7 @@ class ConfidenceSettings:
     barrier_bars: int = 20
     prior_mean: float = 0.5
     prior_strength: float = 10.0
+    reliability_bars: int = 500
 
     def __post_init__(self) -> None:
         weights = (self.trend, self.volume, self.rsi, self.level, self.reliability)
@@ -98,6 +104,9 @@ class ConfidenceSettings:
         if not 0 <= self.oversold < self.overbought <= 100:
             raise ConfigError(f"confidence oversold={self.oversold}, overbought={self.overbought}: "
                               "need 0 <= oversold < overbought <= 100")
+        if self.reliability_bars <= self.barrier_bars:
+            raise ConfigError(f"confidence reliability_bars={self.reliability_bars}: must exceed barrier_bars="
+                              f"{self.barrier_bars} (every occurrence in the window must settle before it leaves)")
         if not self.barrier_atr > 0:
             raise ConfigError(f"confidence barrier_atr={self.barrier_atr}: must be > 0")
         if not (0 < self.prior_mean < 1 and self.prior_strength > 0):
@@ -109,6 +118,12 @@ class ConfidenceSettings:
         """Bars after which no term is neutral for lack of history (reliability aside)."""
         return max(self.trend_bars + 1 + self.atr_bars, self.volume_bars + 1,
                    self.rsi_period + self.rsi_bars, self.pattern_bars + self.level_bars, self.atr_bars)
+
+    @property
+    def lookback(self) -> int:
+        """Bars before a bar that its confidence depends on: with at least this many, the result is
+        the one any longer history gives (the reliability window and the context of its first bar)."""
+        return self.reliability_bars + self.history + 1
 
 
 # -- shared formulas (scalar and vector forms use the same operations in the same order) -----------
@@ -504,13 +519,24 @@ def _reliability(fired: np.ndarray, fires: np.ndarray, keys: np.ndarray, bull: n
     m = len(fired)
     settled = np.right_shift(keys, 1, out=scratch("settled", m, keys.dtype))
     rank = scratch("rank", m, keys.dtype)
+    # ``left``: occurrences fired more than ``reliability_bars`` bars before each (they have left its
+    # window): the number of fires on bars up to ``fired - reliability_bars - 1``
+    left = scratch("left", m, np.intp)
+    np.subtract(fired, s.reliability_bars + 1, out=left)
     if m > _DENSE_FIRES * len(fires):
         running = scratch("running", len(fires) + 2, keys.dtype)
         np.cumsum(fires.view(np.int8), dtype=keys.dtype, out=running[:-2])
         running[-2:] = m  # never counted (``never``, ``never + 1``)
         np.take(running, settled, out=rank, mode="clip")
+        before = left < 0
+        left[before] = 0
+        rank_left = scratch("rank_left", m, keys.dtype)
+        np.take(running, left, out=rank_left, mode="clip")
+        left[:] = rank_left
+        left[before] = 0
     else:
         rank[:] = np.searchsorted(fired, settled, side="right")
+        left[:] = np.searchsorted(fired, left, side="right")
     # per direction and rank, the outcomes and wins (packed: wins * 2**32 + outcomes), summed
     # over ranks up to each occurrence
     rows = m + 1
@@ -519,10 +545,18 @@ def _reliability(fired: np.ndarray, fires: np.ndarray, keys: np.ndarray, bull: n
     outcome += 1
     counts = scratch("counts", rows if bull is None else 2 * rows, np.int64)
     counts.fill(0)
+    # the same for the occurrences that left the window, by occurrence order: all of them settled
+    # (reliability_bars > barrier_bars); those never counted (rank m) contribute nothing
+    gone = scratch("gone", rows if bull is None else 2 * rows, np.int64)
+    gone[0] = 0
+    counted = np.less(rank, m, out=scratch("counted", m, bool))
     if bull is None:
         np.add.at(counts, rank, outcome)
         counts.cumsum(out=counts)
         seen_wins = counts[:m]
+        np.multiply(outcome, counted, out=gone[1:rows])
+        np.cumsum(gone[:rows], out=gone[:rows])
+        seen_wins -= np.take(gone, left)
     else:
         index = np.multiply(bull, rows, out=scratch("index", m, np.intp))
         index += rank
@@ -530,6 +564,14 @@ def _reliability(fired: np.ndarray, fires: np.ndarray, keys: np.ndarray, bull: n
         bearish, bullish = counts.reshape(2, rows)[:, :m]
         np.cumsum(bearish, out=bearish)
         np.cumsum(bullish, out=bullish)
+        gone_bear, gone_bull = gone.reshape(2, rows)
+        gone_bull[0] = 0
+        np.multiply(outcome, counted & bull, out=gone_bull[1:])
+        np.multiply(outcome, counted & ~bull, out=gone_bear[1:])
+        np.cumsum(gone_bear, out=gone_bear)
+        np.cumsum(gone_bull, out=gone_bull)
+        bearish -= np.take(gone_bear, left)
+        bullish -= np.take(gone_bull, left)
         # each occurrence's own direction: bearish + bull * (bullish - bearish), exact in int64
         seen_wins = np.subtract(bullish, bearish, out=index)
         seen_wins *= bull
@@ -579,6 +621,9 @@ class ConfidenceTracker:
         # bar index -> (upper, lower, [(name, direction), ...]) awaiting their barrier outcome
         self._pending: dict[int, tuple[float, float, list[tuple[str, int]]]] = {}
         self._stats: dict[tuple[str, int], list[int]] = {}
+        # bar index -> settled outcomes [(name, direction, won), ...] of the occurrences fired there,
+        # taken out of the counts when the bar leaves the reliability window
+        self._settled: dict[int, list[tuple[str, int, bool]]] = {}
 
     @property
     def bars_seen(self) -> int:
@@ -600,6 +645,10 @@ class ConfidenceTracker:
         self._last_time = bar.time
         i = self._count
         self._count = i + 1
+        for name, d, won in self._settled.pop(i - s.reliability_bars - 1, ()):  # left the window
+            stats = self._stats[(name, d)]
+            stats[0] -= int(won)
+            stats[1] -= 1
         closes = self._closes
         previous_close = closes[-1] if closes else math.nan
         # true range and its mean
@@ -716,11 +765,13 @@ class ConfidenceTracker:
             if not (up or down or i - j >= limit):
                 continue
             done.append(j)
+            outcomes = self._settled.setdefault(j, [])
             for name, d in occurrences:
                 won = (up and not down) if d > 0 else (down and not up)
                 stats = self._stats.setdefault((name, d), [0, 0])
                 stats[0] += int(won)
                 stats[1] += 1
+                outcomes.append((name, d, won))
         for j in done:
             del self._pending[j]
 

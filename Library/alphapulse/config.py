@@ -504,7 +504,9 @@ def _confidence(data: Any, path: str) -> ConfidenceSettings:
         if key not in data:
             continue
         where = f"{path}.{key}"
-        if key.endswith(("_bars", "_period")):
+        if key == "reliability_bars":
+            values[key] = _int(data[key], where, 2, 100_000)
+        elif key.endswith(("_bars", "_period")):
             values[key] = _int(data[key], where, 1, 1000)
         elif key in ("oversold", "overbought"):
             values[key] = _number(data[key], where, 0, 100)

@@ -56,8 +56,13 @@ def interval_name(seconds: int) -> str:
 
 def warm_up_days(warm_up_bars: int, seconds: int, market: str) -> int:
     """Calendar days of history loaded before a backtest's start so that ``warm_up_bars`` bars of
-    ``seconds`` each are available; markets that are closed part of the time (``usa``) get twice the
-    bars in days of margin. The local runner and the Lean algorithms use the same span, so both feed
-    their strategies the same history."""
-    days = -(-((warm_up_bars + 2) * seconds) // 86_400)
-    return days + (warm_up_bars * 2 if market == "usa" else 1)
+    ``seconds`` each are available. US equities trade 6.5 hours on about 5 days in 7: their bars are
+    counted in sessions (``ceil(23400 / seconds)`` bars a session, one for daily bars) and the
+    sessions in calendar days with half again as many days for weekends and holidays. The local
+    runner and the Lean algorithms use the same span, so both feed their strategies the same
+    history."""
+    if market == "usa":
+        per_session = 1 if seconds >= 86_400 else -(-23_400 // seconds)
+        sessions = -(-(warm_up_bars + 2) // per_session)
+        return -(-sessions * 3 // 2) + 7
+    return -(-((warm_up_bars + 2) * seconds) // 86_400) + 1

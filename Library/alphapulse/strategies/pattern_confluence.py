@@ -36,6 +36,7 @@ from alphapulse.confidence import ConfidenceTracker, confidence
 from alphapulse.config import ContractConfig
 from alphapulse.errors import StrategyError
 from alphapulse.indicators import Atr, Ema, Rsi, VolumeRatio, atr, ema, rsi, volume_ratio
+from alphapulse.intervals import interval_seconds
 from alphapulse.journal import Direction, PatternHit, Signal
 from alphapulse.patterns import PATTERN_INFO, PatternDetector, check_next_bar, pattern_direction, scan
 from alphapulse.scoring import (
@@ -53,9 +54,11 @@ from alphapulse.scoring import (
     weighted_score,
 )
 from alphapulse.strategies.base import Strategy, StrategyStream
-from alphapulse.timeframes import HtfConfirmation, htf_factor
+from alphapulse.timeframes import HtfConfirmation, HtfSettings, htf_factor
 
 _DIRECTION_WORD = {1: "bullish", -1: "bearish"}
+#: warm-up of a recursive indicator (EMA, Wilder's RSI and ATR) in multiples of its period
+EMA_WARM_UP = 3
 
 
 class PatternConfluence(Strategy):
@@ -87,8 +90,21 @@ class PatternConfluence(Strategy):
 
     @property
     def warm_up_period(self) -> int:
+        """Bars of history a signal depends on: with at least this many before a bar, its signal is
+        the one any longer history gives (the same on a chart that loaded more bars, or in a backtest
+        that started earlier). Window terms count exactly (patterns, confidence with its reliability
+        window, volume); the recursive EMA, RSI and ATR get ``EMA_WARM_UP`` times their period, after
+        which what an earlier start changes has decayed by ``exp(-2 x EMA_WARM_UP)`` or more and no
+        decision of the test datasets changes; the higher timeframe gets its EMA's warm-up in higher
+        bars."""
         lookback = max(PATTERN_INFO[n].lookback for n in self.contract.patterns)
-        return max(lookback + 1, self.rsi_settings.period + 1, self.atr_period + 1, self.volume_period)
+        recursive = max(*self.ema_periods, self.rsi_settings.period, self.atr_period)
+        bars = max(lookback + 1, self.volume_period, self.confidence_settings.lookback,
+                   EMA_WARM_UP * recursive + 1)
+        if self.contract.higher_timeframe is not None:
+            ratio = -(-interval_seconds(self.contract.higher_timeframe) // self.contract.interval_seconds)
+            bars = max(bars, (EMA_WARM_UP * HtfSettings().ema_period + 1) * ratio)
+        return bars
 
     # -- batch ------------------------------------------------------------------------------------
     def columns(self, bars: Bars) -> dict[str, np.ndarray]:
