@@ -232,7 +232,7 @@ def p2b(n: int = 200_000) -> None:
 
 
 def p6() -> None:
-    from tests.data.binance_double import BTC_RULES, BinanceDouble, kline_csv, start
+    from tests.data.binance_double import BTC_RULES, BinanceDouble, kline_csv, serving
 
     hours = read_trade_bars(SHARED / "lean", "bitfinex", "BTCUSD", "hour")
     year = shaped_bars(hours, (31 + 366) * 24, 3600, datetime(2023, 12, 1, tzinfo=UTC))
@@ -244,26 +244,21 @@ def p6() -> None:
         double.add_archive("monthly", "BTCUSDT", "1h", f"{first:%Y-%m}", kline_csv(part, 3600))
         first = following
     double.exchange["BTCUSDT"] = BTC_RULES
-    server, thread = start(double)
-    env = {**os.environ, "ALPHAPULSE_BINANCE_DATA_URL": double.url, "ALPHAPULSE_BINANCE_API_URL": double.url}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            def job(out: str) -> float:
-                begin = time.perf_counter()
-                done = subprocess.run([str(ROOT / "scripts" / "main"), "--data-dir", f"{tmp}/data",
-                                       "--out", f"{tmp}/{out}"], env=env, capture_output=True, text=True,
-                                      check=False)
-                elapsed = time.perf_counter() - begin
-                if done.returncode != 0:
-                    raise SystemExit(f"scripts/main failed: {done.stderr[-2000:]}")
-                return elapsed
+    with serving(double), tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "ALPHAPULSE_BINANCE_DATA_URL": double.url, "ALPHAPULSE_BINANCE_API_URL": double.url}
 
-            cold = job("cold")
-            warm = statistics.median(job(f"warm{k}") for k in range(3))
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        def job(out: str) -> float:
+            begin = time.perf_counter()
+            done = subprocess.run([str(ROOT / "scripts" / "main"), "--data-dir", f"{tmp}/data",
+                                   "--out", f"{tmp}/{out}"], env=env, capture_output=True, text=True,
+                                  check=False)
+            elapsed = time.perf_counter() - begin
+            if done.returncode != 0:
+                raise SystemExit(f"scripts/main failed: {done.stderr[-2000:]}")
+            return elapsed
+
+        cold = job("cold")
+        warm = statistics.median(job(f"warm{k}") for k in range(3))
     print(f"\nP6  main job (scripts/main, {pick_strategy()}, BTCUSDT 1h 2024) against a loopback mirror")
     print(f"  cold (empty data folder, venv ready)  {cold:6.2f} s")
     print(f"  warm (data in place), median of 3     {warm:6.2f} s  (goal <= 3 s)")
