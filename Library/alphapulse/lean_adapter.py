@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -196,19 +197,17 @@ def _define_fill_model() -> type:
             self.zone = zone
 
         def stop_market_fill(self, asset: Security, order: StopMarketOrder) -> OrderEvent:
-            fill = super().stop_market_fill(asset, order)
-            prices = self._eligible(asset, order)
-            price = None if prices is None else stop_fill(float(order.quantity), float(order.stop_price),
-                                                         float(prices.open), float(prices.high),
-                                                         float(prices.low))
-            return self._settle(fill, order, price)
+            return self._fill(super().stop_market_fill(asset, order), asset, order, stop_fill,
+                              float(order.stop_price))
 
         def limit_fill(self, asset: Security, order: LimitOrder) -> OrderEvent:
-            fill = super().limit_fill(asset, order)
+            return self._fill(super().limit_fill(asset, order), asset, order, limit_fill, float(order.limit_price))
+
+        def _fill(self, fill: OrderEvent, asset: Security, order: StopMarketOrder | LimitOrder,
+                  rule: Callable[[float, float, float, float, float], float | None], level: float) -> OrderEvent:
             prices = self._eligible(asset, order)
-            price = None if prices is None else limit_fill(float(order.quantity), float(order.limit_price),
-                                                          float(prices.open), float(prices.high),
-                                                          float(prices.low))
+            price = None if prices is None else rule(float(order.quantity), level, float(prices.open),
+                                                     float(prices.high), float(prices.low))
             return self._settle(fill, order, price)
 
         def _eligible(self, asset: Security, order: StopMarketOrder | LimitOrder) -> Prices | None:
