@@ -589,6 +589,15 @@ def _reliability(fired: np.ndarray, fires: np.ndarray, keys: np.ndarray, bull: n
 
 # -- streaming ---------------------------------------------------------------------------------------
 
+def _reading(name: str, value: int, move: float) -> int:
+    """The direction an occurrence is read in: the sign of TA-Lib's value or the pattern's bias; an
+    indecision pattern as a reversal of the move into it (0: no known move, no reading)."""
+    info = PATTERN_INFO[name]
+    if info.kind == "indecision":
+        return 0 if math.isnan(move) or move == 0 else (-1 if move > 0 else 1)
+    return info.bias or (1 if value > 0 else -1)
+
+
 class ConfidenceTracker:
     """Streaming :func:`confidence`: ``update(bar, values_for_bar) -> {name: confidence}``.
 
@@ -705,12 +714,7 @@ class ConfidenceTracker:
             if not value:
                 continue
             info = PATTERN_INFO[name]
-            if info.kind == "indecision":
-                d = 0 if math.isnan(move) or move == 0 else (-1 if move > 0 else 1)
-            elif info.bias:
-                d = info.bias
-            else:
-                d = 1 if value > 0 else -1
+            d = _reading(name, value, move)
             if d == 0:
                 trend = rsi_term = level = NEUTRAL
             else:
@@ -782,11 +786,7 @@ class ConfidenceTracker:
         for name, value in values.items():
             if not value:
                 continue
-            info = PATTERN_INFO[name]
-            if info.kind == "indecision":
-                d = 0 if math.isnan(move) or move == 0 else (-1 if move > 0 else 1)
-            else:
-                d = info.bias or (1 if value > 0 else -1)
+            d = _reading(name, value, move)
             if d:
                 occurrences.append((name, d))
         if occurrences:
