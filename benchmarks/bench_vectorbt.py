@@ -81,17 +81,12 @@ def main(n: int = 200_000) -> None:
 
     theirs()  # compiles the numba kernels
     t_vbt, portfolio = cpu_median(theirs)
-    records = portfolio.trades.records_readable  # type: ignore[attr-defined]
-    closed = records[records["Status"] == "Closed"]
-    same = 0
-    for trade, (_, row) in zip(trades, closed.iterrows(), strict=False):
-        entry_bar = int(np.searchsorted(bars.time, row["Entry Timestamp"])) if not isinstance(
-            row["Entry Timestamp"], (int, np.integer)) else int(row["Entry Timestamp"])
-        exit_bar = int(np.searchsorted(bars.time, row["Exit Timestamp"])) if not isinstance(
-            row["Exit Timestamp"], (int, np.integer)) else int(row["Exit Timestamp"])
-        same += (entry_bar == trade.entry_index and exit_bar == trade.exit_index
-                 and abs(row["Avg Exit Price"] / trade.exit_price - 1) < 1e-9
-                 and abs(row["Avg Entry Price"] / trade.entry_price - 1) < 1e-9)
+    records = portfolio.trades.records  # type: ignore[attr-defined]
+    closed = records[records["status"] == 1]  # closed trades, bars as positions
+    same = sum(
+        int(row.entry_idx) == trade.entry_index and int(row.exit_idx) == trade.exit_index
+        and abs(row.entry_price / trade.entry_price - 1) < 1e-9 and abs(row.exit_price / trade.exit_price - 1) < 1e-9
+        for trade, row in zip(trades, closed.itertuples(), strict=False))
     print(f"\nP2b beside vectorbt {vbt.__version__}: macd-crossover on {n:,} 1m bars, {len(trades)} trades "
           f"(vectorbt {len(closed)}; {same} identical)")
     print(f"  runner simulate()              {t_ours * 1e3:9.2f} ms")

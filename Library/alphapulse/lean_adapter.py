@@ -57,11 +57,6 @@ if TYPE_CHECKING:
 ACCOUNT_CURRENCY = {"binance": "USDT", "bybit": "USDT", "coinbase": "USD", "kraken": "USD", "bitfinex": "USD",
                     "usa": "USD"}
 KNOWN_MARKETS = tuple(ACCOUNT_CURRENCY)
-#: the fee model of each market's brokerage in Lean (the local runner's fees mirror them)
-FEE_MODELS = {"binance": "BinanceFeeModel", "bybit": "BybitFeeModel", "coinbase": "CoinbaseFeeModel",
-              "kraken": "KrakenFeeModel", "bitfinex": "BitfinexFeeModel", "usa": "InteractiveBrokersFeeModel"}
-
-
 @dataclass(frozen=True)
 class AlgorithmParameters:
     """The validated parameters of one AlphaPulse algorithm."""
@@ -164,10 +159,10 @@ def set_up_execution(security: Security, market: str, zone: ZoneInfo) -> None:
         KrakenFeeModel,
     )
 
-    fee_models = {"BinanceFeeModel": BinanceFeeModel, "BybitFeeModel": BybitFeeModel,
-                  "CoinbaseFeeModel": CoinbaseFeeModel, "KrakenFeeModel": KrakenFeeModel,
-                  "BitfinexFeeModel": BitfinexFeeModel, "InteractiveBrokersFeeModel": InteractiveBrokersFeeModel}
-    security.set_fee_model(fee_models[FEE_MODELS[market]]())
+    # the fee model of each market's brokerage in Lean (the local runner's fees mirror them)
+    fee_models = {"binance": BinanceFeeModel, "bybit": BybitFeeModel, "coinbase": CoinbaseFeeModel,
+                  "kraken": KrakenFeeModel, "bitfinex": BitfinexFeeModel, "usa": InteractiveBrokersFeeModel}
+    security.set_fee_model(fee_models[market]())
     security.set_fill_model(fill_model_type()(zone))
     security.set_leverage(1.0)
 

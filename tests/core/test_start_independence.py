@@ -13,7 +13,6 @@ import dataclasses
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from alphapulse.confidence import ConfidenceSettings, ConfidenceTracker, occurrence_confidence
@@ -149,4 +148,8 @@ def test_a_bad_reliability_window_names_the_key(value: object, message: str) -> 
     with pytest.raises(ConfigError, match=message) as error:
         ContractConfig.from_dict("BTCUSDT", {"confidence": {"reliability_bars": value}})
     assert "confidence" in str(error.value)
-    assert np.isfinite(ConfidenceSettings(reliability_bars=21).lookback)
+
+
+def test_the_shortest_reliability_window_is_accepted() -> None:
+    contract = ContractConfig.from_dict("BTCUSDT", {"confidence": {"reliability_bars": 21}})
+    assert contract.confidence.reliability_bars == 21

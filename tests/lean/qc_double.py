@@ -134,20 +134,6 @@ class RecordedOrder:
     tag: str
     status: str = "submitted"
 
-    # -- the members of Lean's Order a fill model reads -------------------------------------------
-    @property
-    def id(self) -> int:
-        return self.order_id
-
-    @property
-    def direction(self) -> OrderDirection:
-        return OrderDirection.BUY if self.quantity > 0 else OrderDirection.SELL
-
-    @property
-    def order_status(self) -> OrderStatus:
-        return {"submitted": OrderStatus.SUBMITTED, "filled": OrderStatus.FILLED,
-                "canceled": OrderStatus.CANCELED, "invalid": OrderStatus.INVALID}[self.status]
-
 
 class LeanOrderView:
     """An order as Lean hands it to a fill model: ``time`` naive UTC, ``status`` an OrderStatus."""
@@ -160,8 +146,9 @@ class LeanOrderView:
         self.stop_price = order.stop_price
         self.limit_price = order.limit_price
         self.tag = order.tag
-        self.direction = order.direction
-        self.status = order.order_status
+        self.direction = OrderDirection.BUY if order.quantity > 0 else OrderDirection.SELL
+        self.status = {"submitted": OrderStatus.SUBMITTED, "filled": OrderStatus.FILLED,
+                       "canceled": OrderStatus.CANCELED, "invalid": OrderStatus.INVALID}[order.status]
 
 
 @dataclass
