@@ -26,8 +26,8 @@ history) counts as 0.5:
    ``barrier_bars`` bars (a triple barrier from the occurrence's close; touching both in one bar or
    neither in time counts as a failure). Shrunk by a Beta prior: ``(wins + prior_mean × s) /
    (resolved + s)`` with ``s = prior_strength`` — a pattern seen three times cannot reach 100 %.
-   The window (``reliability_bars`` > ``barrier_bars``, so every occurrence in it has settled
-   before it leaves) makes the term, like all the others, depend on a bounded stretch of history:
+   The window (``barrier_bars`` < ``reliability_bars`` <= 65535, so every occurrence in it has
+   settled before it leaves) makes the term, like all the others, depend on a bounded stretch of history:
    given :attr:`ConfidenceSettings.lookback` bars before a bar, its confidence is the same whatever
    came earlier — a chart that loaded more history, a backtest that started earlier.
 
@@ -41,14 +41,15 @@ Exactness: every window statistic is recomputed from its window in one fixed ord
 :class:`ConfidenceTracker` (one bar at a time) give bit-identical results from the first bar on,
 and a result never changes when later bars are added.
 
-Cost (batch): :func:`occurrence_confidence` computes, block by block, what an occurrence on each
-bar reads there (the four context terms summed for each way of reading a pattern, and the bar's
-barrier outcome; each block from the bars its windows and barriers reach, so the numbers are
-those of the whole history), then per pattern works only on the bars where it fires: one lookup
-per table, and the reliability from counts of earlier outcomes by rank (no sorting).
-:func:`confidence` spreads the same numbers into NaN-filled full-length columns (8 bytes per bar
-and pattern), which costs more than the computation itself on long histories — prefer the sparse
-form there.
+Cost (batch): :func:`occurrence_confidence` first finds where each pattern fires, then goes
+through the bars block by block: it computes what an occurrence on each bar of the block reads
+there (the four context terms summed for each way of reading a pattern, and the bar's barrier
+outcome; each block from the bars its windows and barriers reach, so the numbers are those of the
+whole history) into tables that stay in the CPU cache, and looks up each pattern's occurrences in
+that block. The reliability then comes per pattern from counts of earlier outcomes by rank (no
+sorting). :func:`confidence` spreads the same numbers into NaN-filled full-length columns (8 bytes
+per bar and pattern), which costs more than the computation itself on long histories — prefer the
+sparse form there.
 """
 
 from __future__ import annotations
@@ -63,9 +64,11 @@ from numpy.typing import DTypeLike
 
 from alphapulse.bars import Bar, Bars
 from alphapulse.errors import ConfigError
-from alphapulse.patterns import PATTERN_INFO, check_next_bar, pattern_names
+from alphapulse.patterns import PATTERN_INFO, PatternInfo, check_next_bar, pattern_names
 
 NEUTRAL = 0.5
+#: longest reliability window: the batch path counts a window's outcomes in 16-bit fields
+MAX_RELIABILITY_BARS = (1 << 16) - 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class ConfidenceSettings:
         if not 0 <= self.oversold < self.overbought <= 100:
             raise ConfigError(f"confidence oversold={self.oversold}, overbought={self.overbought}: "
                               "need 0 <= oversold < overbought <= 100")
+        if self.reliability_bars > MAX_RELIABILITY_BARS:
+            raise ConfigError(f"confidence reliability_bars={self.reliability_bars}: at most {MAX_RELIABILITY_BARS}")
         if self.reliability_bars <= self.barrier_bars:
             raise ConfigError(f"confidence reliability_bars={self.reliability_bars}: must exceed barrier_bars="
                               f"{self.barrier_bars} (every occurrence in the window must settle before it leaves)")
@@ -230,28 +235,36 @@ class _Tables:
     never: int
 
 
-#: bars per block of the context computation (its work arrays stay in the CPU cache)
+#: bars per block of the context tables: a block's tables (about 60 bytes per bar) and the work
+#: arrays behind them stay in the CPU cache, and are reused from block to block
 _BLOCK = 1 << 16
 #: bars per block of the barrier search
 _BARRIER_BLOCK = 1 << 17
 
 
-def _tables(bars: Bars, s: ConfidenceSettings) -> _Tables:
-    """:class:`_Tables` of every bar, computed block by block: each block's context comes from
-    the bars it needs (``settings.history`` bars before it for the windows, ``barrier_bars``
-    after it for the outcomes), so every number is the one the whole history gives."""
-    n = len(bars)
+def _block_tables(size: int, n: int) -> _Tables:
+    """Empty :class:`_Tables` for blocks of ``size`` bars of a history of ``n`` bars."""
     key_type = np.int32 if n < 1 << 29 else np.int64
-    tables = _Tables(np.empty((2, n)), np.empty((2, n)), np.empty(n), np.empty(n, dtype=bool),
-                     np.empty((2, n), dtype=key_type), np.empty(n, dtype=key_type), n)
+    return _Tables(np.empty((2, size)), np.empty((2, size)), np.empty(size), np.empty(size, dtype=bool),
+                   np.empty((2, size), dtype=key_type), np.empty(size, dtype=key_type), n)
+
+
+def _blocks_of(n: int) -> range:
+    """The first bar of each block of :data:`_BLOCK` bars."""
+    return range(0, n, _BLOCK)
+
+
+def _fill_tables(bars: Bars, s: ConfidenceSettings, a: int, tables: _Tables) -> None:
+    """Fill ``tables`` with the block of bars starting at bar ``a`` (table index 0 is bar ``a``).
+    The block's context comes from the bars it needs (``settings.history`` bars before it for the
+    windows, ``barrier_bars`` after it for the outcomes), so every number is the one the whole
+    history gives."""
+    n = len(bars)
+    b = min(n, a + _BLOCK)
+    first, end = max(0, a - s.history - 1), min(n, b + s.barrier_bars)
     h, lo, c, v = bars.high, bars.low, bars.close, bars.volume
-    before, after = s.history + 1, s.barrier_bars
-    for a in range(0, n, _BLOCK):
-        b = min(n, a + _BLOCK)
-        first, end = max(0, a - before), min(n, b + after)
-        _fill_block(h[first:end], lo[first:end], c[first:end], v[first:end], s, first,
-                    slice(a - first, b - first), tables)
-    return tables
+    _fill_block(h[first:end], lo[first:end], c[first:end], v[first:end], s, first,
+                slice(a - first, b - first), tables, a)
 
 
 def _neutral_in_place(x: np.ndarray) -> np.ndarray:
@@ -260,9 +273,10 @@ def _neutral_in_place(x: np.ndarray) -> np.ndarray:
 
 
 def _fill_block(h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, s: ConfidenceSettings,
-                first: int, keep: slice, tables: _Tables) -> None:
+                first: int, keep: slice, tables: _Tables, origin: int) -> None:
     """Compute the context of the bars given as columns (bars ``first ...`` of all; the first
-    has no history) and write the tables of bars ``keep`` of them (at ``first + keep``)."""
+    has no history) and write the tables of bars ``keep`` of them (bar ``first + keep.start`` at
+    table index ``first + keep.start - origin``)."""
     n = len(c)
     true_range = h - lo
     if n > 1:
@@ -346,7 +360,7 @@ def _fill_block(h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, s: 
         against_move = _neutral_in_place(np.subtract(0.5, half, out=half))
         against_move *= s.trend
 
-    at = slice(first + keep.start, first + keep.stop)
+    at = slice(first + keep.start - origin, first + keep.stop - origin)
     # reversal: bullish wants a prior fall (against the move), continuation: a prior rise
     for table, bullish_trend, bearish_trend in ((tables.reversal, against_move, with_move),
                                                 (tables.continuation, with_move, against_move)):
@@ -436,40 +450,31 @@ def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
         columns[name] = column = np.asarray(column)
         if len(column) != n:
             raise ConfigError(f"confidence: {name} has {len(column)} values for {n} bars")
-    tables = _tables(bars, s)
-    scratch = _Scratch(2 * (n + 1))
-    out: dict[str, Occurrences] = {}
-    key_type = tables.keys.dtype
+    if n == 0:
+        return {name: Occurrences(np.empty(0, dtype=np.intp), np.empty(0)) for name in columns}
+    firsts = _blocks_of(n)
+    bounds = np.append(np.asarray(firsts, dtype=np.intp), n)
+    tables = _block_tables(min(n, _BLOCK), n)
+    scratch = _Scratch(n + s.reliability_bars + 3)
+    fires = np.empty(n, dtype=bool)
+    found = []
     for name, column in columns.items():
-        fires = np.not_equal(column, 0, out=scratch("fires", n, bool))
-        fired = np.flatnonzero(fires)
-        m = len(fired)
-        if m == 0:
-            out[name] = Occurrences(fired, np.empty(0))
-            continue
-        info = PATTERN_INFO[name]
-        table = tables.continuation if info.kind == "continuation" else tables.reversal
-        keys = scratch("keys", m, key_type)
-        bull: np.ndarray | None
-        if info.kind == "indecision":
-            partial = np.take(tables.indecision, fired, mode="clip")
-            np.take(tables.indecision_keys, fired, out=keys, mode="clip")
-            bull = np.take(tables.indecision_bull, fired, out=scratch("bull", m, bool), mode="clip")
-        elif info.bias:
-            row = 1 if info.bias > 0 else 0
-            partial = np.take(table[row], fired, mode="clip")
-            np.take(tables.keys[row], fired, out=keys, mode="clip")
-            bull = None
-        else:
-            bull = np.greater(column[fired], 0, out=scratch("bull", m, bool))
-            pick = np.multiply(bull, n, out=scratch("pick", m, np.intp))
-            pick += fired
-            partial = np.take(table.ravel(), pick, mode="clip")
-            np.take(tables.keys.ravel(), pick, out=keys, mode="clip")
-        reliability = _reliability(fired, fires, keys, bull, tables.never, s, scratch)
-        reliability *= s.reliability
-        partial += reliability
-        out[name] = Occurrences(fired, partial)
+        fired = np.flatnonzero(np.not_equal(column, 0, out=fires))
+        found.append(_Found(name, PATTERN_INFO[name], column, fired, np.searchsorted(fired, bounds),
+                            np.empty(len(fired)), np.empty(len(fired), dtype=tables.keys.dtype),
+                            None if PATTERN_INFO[name].bias else np.empty(len(fired), dtype=bool)))
+    # what each occurrence reads on its bar, block by block
+    for block, a in enumerate(firsts):
+        _fill_tables(bars, s, a, tables)
+        for item in found:
+            _read_block(item, item.edges[block], item.edges[block + 1], a, tables, scratch)
+    out: dict[str, Occurrences] = {}
+    for item in found:
+        if len(item.bars):
+            reliability = _reliability(item, fires, n, s, scratch)
+            reliability *= s.reliability
+            np.add(item.confidence, reliability, out=item.confidence)
+        out[item.name] = Occurrences(item.bars, item.confidence)
     return out
 
 
@@ -486,9 +491,55 @@ def confidence(bars: Bars, values: dict[str, np.ndarray],
     return out
 
 
+class _Found(NamedTuple):
+    """One pattern's occurrences while their confidence is computed: the bars (increasing), the
+    first occurrence in each block (``edges``), the four context terms (``confidence``, then the
+    whole confidence), the barrier outcome keys in the direction each is read in (:class:`_Tables`)
+    and which are read as bullish (``bull``; None: the pattern has one direction)."""
+
+    name: str
+    info: PatternInfo
+    column: np.ndarray
+    bars: np.ndarray
+    edges: np.ndarray
+    confidence: np.ndarray
+    keys: np.ndarray
+    bull: np.ndarray | None
+
+
+def _read_block(found: _Found, start: int, stop: int, a: int, tables: _Tables, scratch: _Scratch) -> None:
+    """Look up the occurrences ``start:stop`` of ``found`` (those on the block of bars from bar
+    ``a`` that ``tables`` holds): their context terms and outcome keys in the reading of the
+    pattern's kind and direction."""
+    if start == stop:
+        return
+    at = np.subtract(found.bars[start:stop], a, out=scratch("at", stop - start, np.intp))
+    score, keys, kind = found.confidence[start:stop], found.keys[start:stop], found.info.kind
+    if kind == "indecision":
+        np.take(tables.indecision, at, out=score, mode="clip")
+        np.take(tables.indecision_keys, at, out=keys, mode="clip")
+        assert found.bull is not None
+        np.take(tables.indecision_bull, at, out=found.bull[start:stop], mode="clip")
+        return
+    table = tables.continuation if kind == "continuation" else tables.reversal
+    if found.info.bias:
+        row = 1 if found.info.bias > 0 else 0
+        np.take(table[row], at, out=score, mode="clip")
+        np.take(tables.keys[row], at, out=keys, mode="clip")
+        return
+    assert found.bull is not None
+    bull = np.greater(found.column[found.bars[start:stop]], 0, out=found.bull[start:stop])
+    at += np.multiply(bull, table.shape[1], out=scratch("row", stop - start, np.intp))
+    np.take(table.ravel(), at, out=score, mode="clip")
+    np.take(tables.keys.ravel(), at, out=keys, mode="clip")
+
+
 #: fires per bar above which a pattern's fire counts are taken from a running count over all
 #: bars rather than searched
 _DENSE_FIRES = 1 / 32
+#: 16-bit fields of a packed outcome count: bearish outcomes, bearish wins, bullish outcomes,
+#: bullish wins (a window holds at most ``reliability_bars`` < 2**16 occurrences)
+_FIELD = np.uint64(0xFFFF)
 
 
 class _Scratch:
@@ -506,82 +557,62 @@ class _Scratch:
         return array[:size]
 
 
-def _reliability(fired: np.ndarray, fires: np.ndarray, keys: np.ndarray, bull: np.ndarray | None,
-                 never: int, s: ConfidenceSettings, scratch: _Scratch) -> np.ndarray:
-    """Shrunk hit rate of earlier occurrences (same pattern and direction) resolved before each.
+def _reliability(found: _Found, fires: np.ndarray, n: int, s: ConfidenceSettings,
+                 scratch: _Scratch) -> np.ndarray:
+    """Shrunk hit rate of the earlier occurrences of ``found`` (same pattern and direction) in the
+    reliability window, resolved before each.
 
-    ``fired``: the bars where the pattern fires (``fires`` as a mask over all bars); ``keys``: each
-    occurrence's outcome key in the direction it is read in (:class:`_Tables`); ``bull``: which
-    occurrences are read as bullish (None: all in one direction). An outcome settled on bar ``r``
-    is known to exactly the occurrences after the ``rank`` first, ``rank`` the number of fires on
-    bars up to ``r``: per direction, a count of outcomes (and of wins) by rank, summed up to each
-    occurrence, gives what it has seen."""
-    m = len(fired)
-    settled = np.right_shift(keys, 1, out=scratch("settled", m, keys.dtype))
-    rank = scratch("rank", m, keys.dtype)
-    # ``left``: occurrences fired more than ``reliability_bars`` bars before each (they have left its
-    # window): the number of fires on bars up to ``fired - reliability_bars - 1``
-    left = scratch("left", m, np.intp)
-    np.subtract(fired, s.reliability_bars + 1, out=left)
-    if m > _DENSE_FIRES * len(fires):
-        running = scratch("running", len(fires) + 2, keys.dtype)
-        np.cumsum(fires.view(np.int8), dtype=keys.dtype, out=running[:-2])
-        running[-2:] = m  # never counted (``never``, ``never + 1``)
-        np.take(running, settled, out=rank, mode="clip")
-        before = left < 0
-        left[before] = 0
-        rank_left = scratch("rank_left", m, keys.dtype)
-        np.take(running, left, out=rank_left, mode="clip")
-        left[:] = rank_left
-        left[before] = 0
+    Counting by rank: an outcome settled on bar ``r`` is known to exactly the occurrences after
+    the ``rank`` first, ``rank`` the number of fires on bars up to ``r``; one leaves the window of
+    the occurrences after the ``left`` first, ``left`` the number of fires on bars up to
+    ``fired - reliability_bars - 1`` (all of those settled, as ``reliability_bars`` >
+    ``barrier_bars``). Each outcome is packed into 16-bit fields by direction (:data:`_FIELD`):
+    outcomes summed by rank up to an occurrence, less those of the occurrences before its ``left``,
+    are the window's counts in each field (exact in wrapping 64-bit arithmetic, as no field of a
+    window's sum overflows)."""
+    fired, keys, bull = found.bars, found.keys, found.bull
+    m, window = len(fired), s.reliability_bars
+    index_type = keys.dtype
+    settled = np.right_shift(keys, 1, out=scratch("settled", m, index_type))
+    if m > _DENSE_FIRES * n:
+        # running[window + 1 + t]: fires on bars up to t; 0 before, m after the last bar (the
+        # ``never`` keys n, n + 1)
+        running = scratch("running", window + 3 + n, index_type)
+        running[: window + 1] = 0
+        np.not_equal(found.column, 0, out=fires)
+        np.cumsum(fires.view(np.int8), dtype=index_type, out=running[window + 1: window + 1 + n])
+        running[window + 1 + n:] = m
+        rank = np.take(running[window + 1:], settled, out=scratch("rank", m, index_type), mode="clip")
+        left = np.take(running, fired, out=scratch("left", m, index_type), mode="clip")
     else:
-        rank[:] = np.searchsorted(fired, settled, side="right")
-        left[:] = np.searchsorted(fired, left, side="right")
-    # per direction and rank, the outcomes and wins (packed: wins * 2**32 + outcomes), summed
-    # over ranks up to each occurrence
-    rows = m + 1
-    outcome = np.bitwise_and(keys, 1, out=scratch("outcome", m, np.int64))
-    outcome <<= 32
-    outcome += 1
-    counts = scratch("counts", rows if bull is None else 2 * rows, np.int64)
-    counts.fill(0)
-    # the same for the occurrences that left the window, by occurrence order: all of them settled
-    # (reliability_bars > barrier_bars); those never counted (rank m) contribute nothing
-    gone = scratch("gone", rows if bull is None else 2 * rows, np.int64)
+        rank = np.searchsorted(fired, settled, side="right")
+        left = np.searchsorted(fired, fired - (window + 1), side="right")
+    # the packed outcome of each occurrence: 1 + won * 2**16, shifted 32 bits when bullish; 0 when
+    # it is never counted (rank m)
+    packed = np.bitwise_and(keys, 1, out=scratch("packed", m, np.uint64), casting="unsafe")
+    packed <<= np.uint64(16)
+    packed += np.uint64(1)
+    shift = None if bull is None else np.left_shift(bull.view(np.uint8), 5, out=scratch("shift", m, np.uint8))
+    if shift is not None:
+        packed <<= shift
+    packed *= np.less(rank, m, out=scratch("counted", m, bool))
+    seen = scratch("seen", m + 1, np.uint64)
+    seen.fill(0)
+    np.add.at(seen, rank, packed)
+    seen = np.cumsum(seen[:m], out=seen[:m])
+    gone = scratch("gone", m + 1, np.uint64)
     gone[0] = 0
-    counted = np.less(rank, m, out=scratch("counted", m, bool))
-    if bull is None:
-        np.add.at(counts, rank, outcome)
-        counts.cumsum(out=counts)
-        seen_wins = counts[:m]
-        np.multiply(outcome, counted, out=gone[1:rows])
-        np.cumsum(gone[:rows], out=gone[:rows])
-        seen_wins -= np.take(gone, left)
-    else:
-        index = np.multiply(bull, rows, out=scratch("index", m, np.intp))
-        index += rank
-        np.add.at(counts, index, outcome)
-        bearish, bullish = counts.reshape(2, rows)[:, :m]
-        np.cumsum(bearish, out=bearish)
-        np.cumsum(bullish, out=bullish)
-        gone_bear, gone_bull = gone.reshape(2, rows)
-        gone_bull[0] = 0
-        np.multiply(outcome, counted & bull, out=gone_bull[1:])
-        np.multiply(outcome, counted & ~bull, out=gone_bear[1:])
-        np.cumsum(gone_bear, out=gone_bear)
-        np.cumsum(gone_bull, out=gone_bull)
-        bearish -= np.take(gone_bear, left)
-        bullish -= np.take(gone_bull, left)
-        # each occurrence's own direction: bearish + bull * (bullish - bearish), exact in int64
-        seen_wins = np.subtract(bullish, bearish, out=index)
-        seen_wins *= bull
-        seen_wins += bearish
+    np.cumsum(packed, out=gone[1:])
+    seen -= np.take(gone, left, out=packed, mode="clip")
+    if shift is not None:
+        seen >>= shift
+    wins = np.right_shift(seen, np.uint64(16), out=packed)
+    wins &= _FIELD
+    seen &= _FIELD
     prior_wins = s.prior_mean * s.prior_strength
-    seen = np.bitwise_and(seen_wins, 0xFFFFFFFF, out=outcome)
-    wins = np.right_shift(seen_wins, 32, out=seen_wins)
     shrunk = np.add(wins, prior_wins, out=scratch("shrunk", m, np.float64))
-    shrunk /= np.add(seen, s.prior_strength, out=scratch("seen", m, np.float64))
-    undirected = np.equal(settled, never + 1, out=scratch("undirected", m, bool))
+    shrunk /= np.add(seen, s.prior_strength, out=scratch("total", m, np.float64))
+    undirected = np.equal(settled, n + 1, out=scratch("undirected", m, bool))
     if undirected.any():
         shrunk[undirected] = (0.0 + prior_wins) / (0.0 + s.prior_strength)
     return shrunk

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import talib
 
-from alphapulse.confidence import ConfidenceSettings
+from alphapulse.confidence import MAX_RELIABILITY_BARS, ConfidenceSettings
 from alphapulse.errors import ConfigError
 from alphapulse.intervals import SUPPORTED_INTERVALS, interval_seconds
 
@@ -505,7 +505,7 @@ def _confidence(data: Any, path: str) -> ConfidenceSettings:
             continue
         where = f"{path}.{key}"
         if key == "reliability_bars":
-            values[key] = _int(data[key], where, 2, 100_000)
+            values[key] = _int(data[key], where, 2, MAX_RELIABILITY_BARS)
         elif key.endswith(("_bars", "_period")):
             values[key] = _int(data[key], where, 1, 1000)
         elif key in ("oversold", "overbought"):

@@ -142,6 +142,7 @@ def test_warm_up_covers_every_term() -> None:
     (10, "must exceed barrier_bars=20"),
     (0, "out of range"),
     (200_000, "out of range"),
+    (65_536, "out of range"),
     ("many", "not a whole number"),
 ])
 def test_a_bad_reliability_window_names_the_key(value: object, message: str) -> None:
@@ -153,3 +154,10 @@ def test_a_bad_reliability_window_names_the_key(value: object, message: str) -> 
 def test_the_shortest_reliability_window_is_accepted() -> None:
     contract = ContractConfig.from_dict("BTCUSDT", {"confidence": {"reliability_bars": 21}})
     assert contract.confidence.reliability_bars == 21
+
+
+def test_the_longest_reliability_window_is_accepted() -> None:
+    contract = ContractConfig.from_dict("BTCUSDT", {"confidence": {"reliability_bars": 65_535}})
+    assert contract.confidence.reliability_bars == 65_535
+    with pytest.raises(ConfigError, match="at most 65535"):
+        ConfidenceSettings(reliability_bars=65_536)
