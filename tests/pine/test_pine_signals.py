@@ -9,10 +9,14 @@ indicators must equal TA-Lib's.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import numpy as np
 import pytest
 import talib
 
+from alphapulse.confidence import ConfidenceSettings
 from alphapulse.config import load_contracts
 from alphapulse.strategies.pattern_confluence import PatternConfluence
 from tests.core.datasets import DATASET_NAMES, load_dataset
@@ -42,7 +46,22 @@ TUNED_INPUTS = {"signalPatterns": ",".join(TUNED["patterns"]), "minConfidence": 
                 "weightVolume": 0.0, "emaFast": 10, "emaMid": 30, "emaSlow": 0, "rsiPeriod": 9,
                 "rsiOversold": 25.0, "rsiOverbought": 75.0, "volumePeriod": 10, "targetR": 1.5,
                 "allowShort": True}
+#: the broad contract with other confidence settings (every one changed), and the same as inputs
+CONFIDENCE = {"trend": 0.2, "volume": 0.1, "rsi": 0.2, "level": 0.2, "reliability": 0.3, "trend_bars": 6,
+              "atr_bars": 10, "volume_bars": 12, "rsi_period": 9, "rsi_bars": 2, "oversold": 25.0,
+              "overbought": 80.0, "pattern_bars": 2, "level_bars": 30, "barrier_atr": 1.5, "barrier_bars": 8,
+              "prior_mean": 0.4, "prior_strength": 4.0, "reliability_bars": 120}
+WEIGHTS = ("trend", "volume", "rsi", "level", "reliability")
 
+
+def confidence_input(key: str) -> str:
+    """The scripts' input for a ``confidence`` key: ``trend`` -> ``confWeightTrend``,
+    ``trend_bars`` -> ``confTrendBars``."""
+    words = ["weight", key] if key in WEIGHTS else key.split("_")
+    return "conf" + "".join(word.capitalize() for word in words)
+
+
+CONFIDENCE_INPUTS = {confidence_input(key): value for key, value in CONFIDENCE.items()}
 
 def core_signals(config: dict, bars):
     contract = load_contracts({"BTCUSDT": config})["BTCUSDT"]
@@ -98,6 +117,40 @@ def test_overlay_signals_equal_the_core_with_another_configuration(shared_data, 
     signals = core_signals(TUNED, bars)
     assert signals, "the configuration should give signals on this dataset"
     assert signal_differences(run.plots, bars, signals) == []
+
+
+@pytest.mark.parametrize("name", ["lean/coinbase/minute/btcusd", "lean/usa/daily/spy", "freqtrade/ADA_BTC-5m"])
+def test_overlay_signals_equal_the_core_with_other_confidence_settings(shared_data, name):
+    """The contract's ``confidence`` block, entered in the Confidence inputs, gives the core's
+    signals; the default settings would not (so the inputs are what makes them agree)."""
+    bars = load_dataset(shared_data, name).bars[-MAX_BARS:]
+    run = run_pine(OVERLAY, bars, inputs={**BROAD_INPUTS, **CONFIDENCE_INPUTS})
+    signals = core_signals({**BROAD, "confidence": CONFIDENCE}, bars)
+    assert signals, "the configuration should give signals on this dataset"
+    assert signal_differences(run.plots, bars, signals) == []
+    assert signal_differences(run.plots, bars, core_signals(BROAD, bars)) != []
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"confWeightTrend": 0.5}, "weights must sum to 1"),
+    ({"confOversold": 80.0, "confOverbought": 70.0}, "oversold must be below"),
+    ({"confReliabilityBars": 20}, "must exceed the barrier bars"),
+    ({"confPriorMean": 1.0}, "prior mean"),
+])
+def test_overlay_refuses_confidence_settings_the_core_refuses(shared_data, inputs, message):
+    bars = load_dataset(shared_data, "lean/coinbase/daily/btcusd").bars[-100:]
+    with pytest.raises(Exception, match=message):
+        run_pine(OVERLAY, bars, inputs=inputs)
+
+
+def test_every_confidence_setting_is_an_input():
+    keys = [field.name for field in dataclasses.fields(ConfidenceSettings)]
+    assert sorted(keys) == sorted(CONFIDENCE)
+    for script in (OVERLAY, STRATEGY):
+        text = script.read_text()
+        for key in keys:
+            declared = rf"^{confidence_input(key)} = input\.(int|float)\({getattr(ConfidenceSettings(), key)!r}, "
+            assert re.search(declared, text, re.M), (script, key)
 
 
 def test_overlay_defaults_are_the_core_defaults(shared_data):
