@@ -18,7 +18,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("data", "scan", "backtest", "webhook", "db", "export", "ml"):
+    for command in ("data", "scan", "backtest", "webhook", "db", "export", "ml", "pine-inputs"):
         assert command in result.stdout
 
 

@@ -33,6 +33,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("store", "export", "export"),
     ("backtest", "backtest", "backtest"),
     ("ml", "app", "ml"),
+    ("pine", "pine_inputs", "pine-inputs"),
 ]
 
 
