@@ -465,6 +465,8 @@ def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
                             None if PATTERN_INFO[name].bias else np.empty(len(fired), dtype=bool)))
     # what each occurrence reads on its bar, block by block
     for block, a in enumerate(firsts):
+        if all(item.edges[block] == item.edges[block + 1] for item in found):
+            continue  # no occurrence on these bars: nothing to look up
         _fill_tables(bars, s, a, tables)
         for item in found:
             _read_block(item, item.edges[block], item.edges[block + 1], a, tables, scratch)

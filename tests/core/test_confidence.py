@@ -76,6 +76,23 @@ def test_batch_blocks_join_exactly(shared_data: Path, name: str, block: int, bar
         assert np.array_equal(score, [rows[i][pattern] for i in where]), pattern
 
 
+def test_blocks_without_occurrences_are_skipped_exactly(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rare pattern on small blocks: the blocks where it does not fire are not computed, and the
+    blocks after them still give the tracker's numbers."""
+    bars = load_dataset(shared_data, "lean/usa/hour/spy").bars[:3000]
+    monkeypatch.setattr(confidence_module, "_BLOCK", 20)
+    values = {name: scan(bars, [name])[name] for name in ("CDLMORNINGSTAR", "CDLEVENINGSTAR")}
+    fired = np.flatnonzero(values["CDLMORNINGSTAR"] | values["CDLEVENINGSTAR"])
+    assert len(set(range(0, len(bars), 20)) - set(fired // 20 * 20)) > 10  # skipped blocks
+    expected = occurrence_confidence(bars, values)
+    tracker = ConfidenceTracker()
+    columns = {pattern: column.tolist() for pattern, column in values.items()}
+    rows = [tracker.update(bar, {p: columns[p][i] for p in columns}) for i, bar in enumerate(bars)]
+    for pattern in columns:
+        where, score = expected[pattern]
+        assert len(where) and np.array_equal(score, [rows[i][pattern] for i in where]), pattern
+
+
 @pytest.mark.parametrize("name", ["lean/usa/minute/spy", "lean/coinbase/minute/btcusd"])
 @pytest.mark.parametrize("dense_fires", [0.0, math.inf])
 def test_both_ways_of_ranking_outcomes_give_the_tracker_numbers(shared_data: Path, name: str,
