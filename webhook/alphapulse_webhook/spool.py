@@ -3,7 +3,10 @@
 Layout of the spool folder: ``current.jsonl`` (being appended to), ``sealed-<n>.jsonl`` (closed,
 waiting for replay, replayed in ``n`` order), ``refused.jsonl`` (records the database refused as
 data on replay; kept for a person to look at, never dropped silently). One
-:meth:`AlertRecord.to_json` line per alert.
+:meth:`AlertRecord.to_json` line per alert. ``.lock`` holds an exclusive ``flock`` while a
+:class:`Spool` is open: one process owns a spool folder (a second webhook process on the same
+folder could seal and delete a file the first still appends to); the system releases it when the
+process ends, even killed.
 
 An append writes the whole line, ``fsync``s the file (and the folder when the file is new) and only
 then returns, so an alert acknowledged with 202 survives ``SIGKILL`` and power loss. A failed
@@ -18,11 +21,13 @@ replay stores nothing twice when the replay runs again.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
 import shutil
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -32,6 +37,7 @@ from alphapulse_webhook.store import AlertRecord
 log = logging.getLogger("alphapulse.webhook.spool")
 
 CURRENT = "current.jsonl"
+LOCK = ".lock"
 REFUSED = "refused.jsonl"
 _SEALED = re.compile(r"^sealed-(\d{12})\.jsonl$")
 MIN_FREE_BYTES = 1 << 20
@@ -79,6 +85,8 @@ class Spool:
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
         self._fd: int | None = None
+        self._owner: weakref.finalize | None = None  # closes the lock's descriptor: at close() or when collected
+        self._own_folder()
         self._next = max((self._seq(p) for p in self._sealed()), default=0) + 1
         current = self.folder / CURRENT
         if current.exists():
@@ -87,6 +95,28 @@ class Spool:
             else:
                 current.unlink()
         self._count = sum(len(read_records(p)) for p in self._sealed())
+
+    def _own_folder(self) -> None:
+        """Take the folder's lock (with this process id in it), or raise :class:`SpoolError`."""
+        if self._owner is not None:
+            return
+        path = self.folder / LOCK
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise SpoolError(f"cannot open {path}: {exc.strerror}; set ALPHAPULSE_SPOOL_DIR to a writable "
+                             "folder") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise SpoolError(f"the spool folder {self.folder} is in use by another webhook process (pid "
+                             f"{holder}); run one webhook process per spool folder, or give each its own "
+                             "ALPHAPULSE_SPOOL_DIR") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._owner = weakref.finalize(self, os.close, fd)
 
     @staticmethod
     def _seq(path: Path) -> int:
@@ -113,6 +143,7 @@ class Spool:
         """Write ``record`` durably (write + fsync) or raise :class:`SpoolError` with nothing kept."""
         data = (record.to_json() + "\n").encode("utf-8")
         with self._lock:
+            self._own_folder()
             try:
                 if self._fd is None:
                     path = self.folder / CURRENT
@@ -164,6 +195,7 @@ class Spool:
         with self._drain_lock:
             while True:
                 with self._lock:
+                    self._own_folder()
                     current = self.folder / CURRENT
                     if self._fd is not None or current.exists():
                         if current.exists() and current.stat().st_size > 0:
@@ -197,8 +229,11 @@ class Spool:
         log.error("the database refused %d spooled alert(s); kept in %s", len(records), path)
 
     def close(self) -> None:
-        """Close the open spool file (appends reopen it)."""
+        """Close the open spool file and release the folder (an append takes both again)."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            if self._owner is not None:
+                self._owner()  # closing the descriptor releases the flock
+                self._owner = None
