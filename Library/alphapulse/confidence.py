@@ -212,15 +212,16 @@ class Occurrences(NamedTuple):
 
 @dataclass(frozen=True)
 class _Tables:
-    """Per bar, what an occurrence of a pattern reads there (``n`` bars).
+    """Per bar of a block of bars, what an occurrence of a pattern reads there (``size`` bars:
+    index 0 is the block's first bar; ``never`` is the number of bars of the whole history).
 
-    ``reversal`` and ``continuation`` (2, n): the weighted sum of the four context terms,
+    ``reversal`` and ``continuation`` (2, size): the weighted sum of the four context terms,
     ``(((trend + volume) + rsi) + level)`` (each term times its weight, added in that order), for a
-    bearish (row 0) or bullish (row 1) pattern of that kind. ``indecision`` (n,): the same for an
+    bearish (row 0) or bullish (row 1) pattern of that kind. ``indecision`` (size,): the same for an
     indecision pattern, read as a reversal of the move into it (``indecision_bull``: that reading
     is bullish); with no known move its directional terms are neutral.
 
-    ``keys`` (2, n): the bar's barrier outcome for a bearish (row 0) or bullish (row 1) occurrence,
+    ``keys`` (2, size): the bar's barrier outcome for a bearish (row 0) or bullish (row 1) occurrence,
     ``2 * settled + won``: ``settled`` is the bar where the outcome is known, ``never`` (the number
     of bars) when it is never counted (no ATR, or not settled within the data). ``indecision_keys``:
     the same in the indecision reading; ``never + 1`` where there is no reading (no known move).
