@@ -33,18 +33,22 @@ Value = str | float | int | bool
 
 @dataclass(frozen=True)
 class PineInput:
-    """One ``name = input.<kind>(default, "title", ..., group="group")`` declaration."""
+    """One ``name = input.<kind>(default, "title", ..., minval=, maxval=, group="group")``
+    declaration (``minval`` / ``maxval`` None when not declared)."""
 
     name: str
     kind: str
     default: Value
     title: str
     group: str
+    minval: float | None = None
+    maxval: float | None = None
 
 
 _DECLARATION = re.compile(
     r'^(?P<name>\w+) = input\.(?P<kind>int|float|bool|string)\((?P<default>"[^"]*"|[^,]+), "(?P<title>[^"]*)"'
-    r'(?:.*?group="(?P<group>[^"]*)")?', re.M)
+    r'(?P<rest>.*)$', re.M)
+_ARGUMENT = re.compile(r'\b(?P<key>minval|maxval|group)=(?P<value>"[^"]*"|[-\d.]+)')
 
 
 def script_inputs(script: Path) -> list[PineInput]:
@@ -64,7 +68,10 @@ def script_inputs(script: Path) -> list[PineInput]:
             default = raw == "true"
         else:
             default = int(raw) if kind == "int" else float(raw)
-        found.append(PineInput(match["name"], kind, default, match["title"], match["group"] or ""))
+        arguments = {item["key"]: item["value"] for item in _ARGUMENT.finditer(match["rest"])}
+        bounds = [float(arguments[key]) if key in arguments else None for key in ("minval", "maxval")]
+        found.append(PineInput(match["name"], kind, default, match["title"], arguments.get("group", "").strip('"'),
+                               *bounds))
     if not found:
         raise ConfigError(f"{script}: no inputs found; is this an AlphaPulse Pine script?")
     return found
@@ -121,4 +128,12 @@ def inputs_for_script(contract: ContractConfig, script: Path) -> list[tuple[Pine
     """Each input of ``script`` with its value for ``contract`` (the script's default where the
     contract has no counterpart, e.g. the TA-Lib penetrations or the webhook secret)."""
     values = contract_inputs(contract)
-    return [(item, values.get(item.name, item.default)) for item in script_inputs(script)]
+    rows = [(item, values.get(item.name, item.default)) for item in script_inputs(script)]
+    outside = [f"{item.title!r} ({item.name}) = {value} is outside [{item.minval}, {item.maxval}]"
+               for item, value in rows if isinstance(value, int | float) and not isinstance(value, bool)
+               and ((item.minval is not None and value < item.minval)
+                    or (item.maxval is not None and value > item.maxval))]
+    if outside:
+        raise ConfigError(f"{contract.symbol or 'contract'}: the Pine script {script.name} does not accept "
+                          + "; ".join(outside))
+    return rows

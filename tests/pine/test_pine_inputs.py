@@ -82,6 +82,16 @@ def test_what_the_scripts_cannot_express_is_refused_by_key(config: dict, message
         contract_inputs(contract(config))
 
 
+def test_a_value_outside_an_input_range_is_refused_by_title() -> None:
+    """The core takes a risk per trade down to any positive fraction; the strategy's input stops at
+    0.0001 (TradingView would clamp the value, silently changing the contract)."""
+    tiny = contract({"risk": {"risk_per_trade": 0.00005}})
+    with pytest.raises(ConfigError, match=r"'Risk per trade \(fraction of equity\)' \(riskPerTrade\) = 5e-05 is "
+                                          r"outside \[0\.0001, 0\.1\]"):
+        inputs_for_script(tiny, PINE_DIR / SCRIPTS["strategy"])
+    assert inputs_for_script(tiny, OVERLAY)  # the overlay has no risk inputs
+
+
 def test_the_command_lists_the_inputs_by_group_and_marks_changes(tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "contracts.json"
