@@ -187,8 +187,9 @@ def p2b(n: int = 200_000) -> None:
 
     from alphapulse.config import ContractConfig
     from alphapulse.strategies import create_strategy
-    from alphapulse_tools.runner.engine import Instrument, simulate
+    from alphapulse_tools.runner.engine import simulate
     from alphapulse_tools.runner.fees import PercentOfValueFee
+    from alphapulse_tools.runner.trades import Instrument
     from tests.runner.replay import FractionRule, RiskRule, backtesting_trades
 
     hours = read_trade_bars(SHARED / "lean", "bitfinex", "BTCUSD", "hour")

@@ -30,8 +30,9 @@ from bench_runner import real_minutes, shaped_bars  # noqa: E402
 from alphapulse.config import ContractConfig  # noqa: E402
 from alphapulse.journal import Direction  # noqa: E402
 from alphapulse.strategies import create_strategy  # noqa: E402
-from alphapulse_tools.runner.engine import Instrument, simulate  # noqa: E402
+from alphapulse_tools.runner.engine import simulate  # noqa: E402
 from alphapulse_tools.runner.fees import PercentOfValueFee  # noqa: E402
+from alphapulse_tools.runner.trades import Instrument  # noqa: E402
 from tests.runner.replay import FractionRule  # noqa: E402
 
 

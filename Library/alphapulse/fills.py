@@ -10,7 +10,7 @@ after the order was placed (an order is evaluated from the next bar on):
   it, a buy limit when the low is at or below it — at the limit, or at the open when the bar opened
   better than it.
 
-The local runner applies them vectorised over many positions (``alphapulse_tools.runner.engine``),
+The local runner applies them vectorised over many positions (``alphapulse_tools.runner.exits``),
 the Lean algorithms install them as the securities' fill model
 (:class:`alphapulse.lean_adapter.AlphaPulseFillModel`), so a Lean backtest or paper session fills
 exactly like the runner. Lean's own base model differs in two details that would otherwise split the

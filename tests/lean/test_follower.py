@@ -19,8 +19,9 @@ from alphapulse.errors import DataError
 from alphapulse.intervals import warm_up_days
 from alphapulse.lean_data import read_trade_bars
 from alphapulse_tools.runner.backtest import risk_sizer, symbol_rules
-from alphapulse_tools.runner.engine import Instrument, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import fee_model_for
+from alphapulse_tools.runner.trades import Instrument
 from tests.lean.qc_double import SymbolPropertiesDouble, run_algorithm
 
 ROOT = Path(__file__).resolve().parents[2]

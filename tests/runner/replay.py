@@ -20,7 +20,7 @@ import pandas as pd
 from alphapulse.bars import Bar, Bars
 from alphapulse.journal import Direction, Signal
 from alphapulse.strategies.base import Strategy, StrategyStream
-from alphapulse_tools.runner.engine import Candidates, SizingContext
+from alphapulse_tools.runner.trades import Candidates, SizingContext
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class RiskRule:
 @dataclass(frozen=True)
 class FractionRule(RiskRule):
     """:class:`RiskRule`'s limits as one share of equity, ``equity × min(r / |entry − stop|, m / entry)``:
-    a :class:`~alphapulse_tools.runner.engine.FractionSizer` (RiskRule's sizes up to the last bit of
+    a :class:`~alphapulse_tools.runner.trades.FractionSizer` (RiskRule's sizes up to the last bit of
     the float arithmetic)."""
 
     def __call__(self, signal: Signal, price: float, context: SizingContext) -> float:

@@ -13,8 +13,9 @@ from alphapulse.config import ContractConfig
 from alphapulse.journal import Signal
 from alphapulse.lean_data import read_trade_bars
 from alphapulse.strategies import create_strategy
-from alphapulse_tools.runner.engine import Instrument, SizingContext, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import PercentOfValueFee
+from alphapulse_tools.runner.trades import Instrument, SizingContext
 
 
 def _signals(bars, *, allow_short: bool) -> list[Signal]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from alphapulse.fills import limit_fill, stop_fill
-from alphapulse_tools.runner.engine import find_exits
+from alphapulse_tools.runner.exits import find_exits
 
 
 def _bars(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -19,8 +19,9 @@ from alphapulse.journal import Direction, Signal
 from alphapulse.lean_data import read_trade_bars
 from alphapulse.risk import round_price, round_quantity
 from alphapulse.strategies import create_strategy
-from alphapulse_tools.runner.engine import Candidates, FractionSizer, Instrument, SizingContext, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import CoinbaseFee, PercentOfValueFee
+from alphapulse_tools.runner.trades import Candidates, FractionSizer, Instrument, SizingContext
 from tests.runner.replay import CrossoverProbe, FractionRule, backtesting_trades
 
 HOUR = 3_600_000_000_000

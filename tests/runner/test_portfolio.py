@@ -11,8 +11,9 @@ import pytest
 from alphapulse.bars import Bars, parse_time
 from alphapulse.journal import Direction, Signal
 from alphapulse.lean_data import read_trade_bars
-from alphapulse_tools.runner.engine import Instrument, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import PercentOfValueFee
+from alphapulse_tools.runner.trades import Instrument
 from tests.runner.replay import CrossoverProbe
 
 FIXED = 2.0

@@ -66,7 +66,7 @@ def test_report_renders_in_chromium(lean_data: Path, tmp_path: Path) -> None:
 def test_pattern_table_counts_by_hand() -> None:
     from alphapulse.bars import parse_time
     from alphapulse.journal import Direction, PatternHit, Signal
-    from alphapulse_tools.runner.engine import Trade
+    from alphapulse_tools.runner.trades import Trade
 
     def trade(exit_price: float, confidence: float) -> Trade:
         signal = Signal("s", "X", "binance", "1h", parse_time("2024-01-01T00:00:00Z"), Direction.LONG,

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from alphapulse.bars import Bars
 from alphapulse.lean_data import read_trade_bars
 from alphapulse.strategies.base import Strategy
-from alphapulse_tools.runner.engine import Instrument, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import PercentOfValueFee
+from alphapulse_tools.runner.trades import Instrument
 from tests.runner.replay import CrossoverProbe, RiskRule, backtesting_trades
 
 COMMISSION = 0.001
@@ -85,7 +86,7 @@ def test_probe_strategy_trades_equal_backtesting_py(shared_data: Path, name: str
 
 def test_exit_kinds_are_all_exercised(shared_data: Path) -> None:
     """The comparison covers stops, targets, time exits, FLAT exits and a gap through a stop."""
-    from alphapulse_tools.runner.engine import EXIT_FLAT, EXIT_STOP, EXIT_TARGET, EXIT_TIME
+    from alphapulse_tools.runner.trades import EXIT_FLAT, EXIT_STOP, EXIT_TARGET, EXIT_TIME
 
     reasons: set[str] = set()
     gaps = 0

@@ -9,7 +9,7 @@ import pytest
 
 from alphapulse.bars import Bars, parse_time
 from alphapulse.journal import Direction, Signal
-from alphapulse_tools.runner.engine import Instrument, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import PercentOfValueFee
 from alphapulse_tools.runner.statistics import (
     daily_equity,
@@ -17,6 +17,7 @@ from alphapulse_tools.runner.statistics import (
     portfolio_statistics,
     summary,
 )
+from alphapulse_tools.runner.trades import Instrument
 
 DAY = 86_400 * 1_000_000_000
 T0 = parse_time("2024-01-01T00:00:00Z")

@@ -31,8 +31,9 @@ from alphapulse_tools.ml.dataset import Dataset
 from alphapulse_tools.ml.labels import fee_in_r
 from alphapulse_tools.ml.model import TrainingSettings, train
 from alphapulse_tools.ml.walkforward import purged_walk_forward
-from alphapulse_tools.runner.engine import Instrument, Sizer, SizingContext, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import FeeModel, PercentOfValueFee
+from alphapulse_tools.runner.trades import Instrument, Sizer, SizingContext
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -87,7 +88,7 @@ class BacktestSummary:
 
 @dataclass(frozen=True)
 class SymbolRules:
-    """One symbol's trading rules in the runner (see :class:`alphapulse_tools.runner.engine.Instrument`)."""
+    """One symbol's trading rules in the runner (see :class:`alphapulse_tools.runner.trades.Instrument`)."""
 
     lot_size: float = 1e-8
     tick_size: float = 0.0

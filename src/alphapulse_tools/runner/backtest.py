@@ -38,7 +38,7 @@ from alphapulse.intervals import interval_seconds, warm_up_days
 from alphapulse.journal import Signal
 from alphapulse.risk import RiskBook, read_symbol_properties
 from alphapulse_tools.data.loading import load_bars as load_data
-from alphapulse_tools.runner.engine import Instrument, SimulationResult, Sizer, SizingContext, simulate
+from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import fee_model_for
 from alphapulse_tools.runner.results import RunInfo, atomic_folder, write_results
 from alphapulse_tools.runner.statistics import (
@@ -52,6 +52,7 @@ from alphapulse_tools.runner.statistics import (
     summary,
     trade_statistics,
 )
+from alphapulse_tools.runner.trades import Instrument, SimulationResult, Sizer, SizingContext
 
 MARKETS = ("binance", "coinbase", "usa")
 #: the per-contract configuration used when no --config is given (relative to the working folder)
@@ -62,7 +63,7 @@ TRADING_DAYS = {"binance": 365, "coinbase": 365, "usa": 252}
 
 @dataclass(frozen=True, slots=True)
 class SymbolRules:
-    """Trading rules of a symbol (see :class:`~alphapulse_tools.runner.engine.Instrument`)."""
+    """Trading rules of a symbol (see :class:`~alphapulse_tools.runner.trades.Instrument`)."""
 
     lot_size: float
     tick_size: float

@@ -22,8 +22,9 @@ Semantics (those of :mod:`alphapulse.strategies.base`, which every runtime follo
 * a position still open at the end of the data stays open (marked to market, not a closed trade).
 
 Speed: nothing loops over bars. The exit of every entry candidate is found at once with numpy
-(:func:`find_exits`: the first bar after entry whose low/high reaches the stop or target, searched
-in growing windows vectorised over all candidates, bounded by the candidate's FLAT or time exit);
+(:func:`~alphapulse_tools.runner.exits.find_exits`: the first bar after entry whose low/high
+reaches the stop or target, searched in growing windows vectorised over all candidates, bounded by
+the candidate's FLAT or time exit);
 the Python loop then runs over the *taken* trades only (sizing, cash, fees). Several instruments
 share one cash book: entries and exits of all instruments are merged in time order (a heap), and
 each entry is sized from the equity (cash + open positions marked at the latest close) at its
@@ -39,317 +40,51 @@ price alone, e.g. a share of equity at risk over the stop distance, capped by a 
 in position value) gives those numbers for all entry candidates in one numpy pass, and an entry
 then costs one multiplication; the two give the same sizes to the last bit.
 
-Results: :attr:`SimulationResult.trades` (:class:`Trade` tuples) and Lean's orders
-(:attr:`SimulationResult.orders`) are built on first use; the cash and the equity curve are there
-at once.
+The types the simulation works with and returns are in :mod:`alphapulse_tools.runner.trades`; the
+exit search is :mod:`alphapulse_tools.runner.exits`.
 """
 
 from __future__ import annotations
 
 import array
 import bisect
-import functools
 import heapq
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import itemgetter
-from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from alphapulse.bars import Bars
 from alphapulse.errors import StrategyError
-from alphapulse.journal import Direction, Signal
+from alphapulse.journal import Direction
 from alphapulse.risk import lot_rounder, round_prices
-from alphapulse_tools.runner.fees import LIMIT, MARKET, STOP_MARKET, FeeModel, value_rate
+from alphapulse_tools.runner.exits import find_exits
+from alphapulse_tools.runner.fees import LIMIT, MARKET, STOP_MARKET, value_rate
+from alphapulse_tools.runner.trades import (
+    EXIT_FLAT,
+    EXIT_STOP,
+    EXIT_TARGET,
+    EXIT_TIME,
+    Candidates,
+    Instrument,
+    SimulationResult,
+    Sizer,
+    SizingContext,
+    Skipped,
+    Trade,
+)
 
-#: why a position was closed
-EXIT_STOP = "stop"
-EXIT_TARGET = "target"
-EXIT_FLAT = "flat"
-EXIT_TIME = "time"
-
-
-class SizingContext(NamedTuple):
-    """What a sizer knows at an entry: the account at the signal bar's close (quote currency)."""
-
-    equity: float
-    cash: float
-    #: absolute value of all open positions, marked at the latest close
-    exposure: float
-    #: absolute value of the open position of this signal's symbol (0: the runner enters only when flat)
-    symbol_exposure: float
-    #: highest equity seen at an entry so far (for drawdown circuit breakers)
-    peak_equity: float
-    #: the bar's close time (ns UTC)
-    time: int = 0
-    #: open positions: (symbol, signed quantity, latest close)
-    positions: tuple[tuple[str, float, float], ...] = ()
-
-
-#: quantity (units, positive, before lot rounding) to trade for a signal at ``price``
-Sizer = Callable[[Signal, float, SizingContext], float]
-
-
-class Candidates(NamedTuple):
-    """The entry signals (LONG/SHORT) of one instrument as arrays, in time order."""
-
-    symbol: str
-    #: the entry fill price: the signal bar's close
-    price: np.ndarray
-    #: the signals' stop and target (NaN when absent)
-    stop: np.ndarray
-    target: np.ndarray
-    #: +1 LONG, -1 SHORT (int8)
-    direction: np.ndarray
-    #: the entry fill time: the signal bar's close (ns UTC)
-    time: np.ndarray
-
-
-@runtime_checkable
-class FractionSizer(Protocol):
-    """A sizer whose quantity is the equity times a number set by the signal and its price alone,
-    which it computes for all entry signals at once.
-
-    ``sizer(signal, price, context) == context.equity * sizer.fractions(candidates)[k]`` to the last
-    bit for the ``k``-th candidate, whatever the context, so the simulation multiplies instead of
-    calling it. Sizers that look at anything else of the account (cash, exposure, peak equity,
-    positions) are plain :data:`Sizer` callables and are called at each entry.
-    """
-
-    def __call__(self, signal: Signal, price: float, context: SizingContext) -> float: ...
-
-    def fractions(self, candidates: Candidates) -> np.ndarray: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Instrument:
-    """One traded symbol: its bars, its strategy's signals and its trading rules.
-
-    ``lot_size``: quantities are multiples of it (rounded down). ``min_order_size``: smallest
-    quantity in units; ``min_order_value``: smallest order value in the quote currency (Binance's
-    minimum notional). ``tick_size``: stop and target are rounded to it (0: no rounding).
-    """
-
-    symbol: str
-    market: str
-    bars: Bars
-    signals: Sequence[Signal]
-    fee_model: FeeModel
-    lot_size: float = 1e-8
-    min_order_size: float = 0.0
-    min_order_value: float = 0.0
-    tick_size: float = 0.0
-    allow_short: bool = False
-    quote_currency: str = "USD"
-
-
-class Trade(NamedTuple):
-    """One position from entry fill to exit fill.
-
-    ``entry_index``/``exit_index`` are bar numbers in the instrument's bars (``exit_index`` -1 while
-    still open at the end); ``entry_time``/``exit_time`` the fill times (ns UTC: the close of the entry
-    bar, the close of the exit bar); prices in the quote currency; ``quantity`` in units (positive);
-    fees in the quote currency; ``exit_reason`` one of stop, target, flat, time ("" while open).
-    """
-
-    symbol: str
-    market: str
-    direction: Direction
-    quantity: float
-    entry_index: int
-    entry_time: int
-    entry_price: float
-    entry_fee: float
-    stop: float | None
-    target: float | None
-    exit_index: int
-    exit_time: int
-    exit_price: float
-    exit_fee: float
-    exit_reason: str
-    signal: Signal
-
-    @property
-    def is_closed(self) -> bool:
-        return self.exit_index >= 0
-
-    @property
-    def gross_profit(self) -> float:
-        """Profit before fees, quote currency (0 while open)."""
-        if not self.is_closed:
-            return 0.0
-        return int(self.direction) * self.quantity * (self.exit_price - self.entry_price)
-
-    @property
-    def fees(self) -> float:
-        return self.entry_fee + self.exit_fee
-
-    @property
-    def profit(self) -> float:
-        """Net profit after both fees, quote currency."""
-        return self.gross_profit - self.fees
-
-    @property
-    def r_multiple(self) -> float | None:
-        """Gross profit per unit divided by the planned risk per unit (|entry - stop|)."""
-        if not self.is_closed or self.stop is None or self.stop == self.entry_price:
-            return None
-        per_unit = int(self.direction) * (self.exit_price - self.entry_price)
-        return per_unit / abs(self.entry_price - self.stop)
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """An order as Lean records it (quantity signed: + buy, - sell)."""
-
-    id: int
-    symbol: str
-    market: str
-    type: str
-    quantity: float
-    time: int
-    status: str
-    fill_time: int = 0
-    fill_price: float = 0.0
-    fee: float = 0.0
-    stop_price: float | None = None
-    limit_price: float | None = None
-    tag: str = ""
-    signal_id: str = ""
-    #: time the order was cancelled (ns), 0 when not cancelled
-    cancel_time: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """An entry signal that did not become a trade, and why."""
-
-    signal: Signal
-    reason: str
-
-
-@dataclass
-class SimulationResult:
-    """Everything the simulation produced; ``trades`` and ``orders`` (Lean's orders of every trade,
-    in time order) are built on first use."""
-
-    start_cash: float
-    skipped: list[Skipped]
-    #: bar close times (ns) of the merged time grid and the equity at each close
-    equity_time: np.ndarray
-    equity: np.ndarray
-    cash: float
-    instruments: list[Instrument] = field(default_factory=list)
-    #: the trades, or what they are built from
-    source: list[Trade] | _Taken = field(default_factory=list, repr=False)
-
-    @functools.cached_property
-    def trades(self) -> list[Trade]:
-        """Every trade, in entry order (by entry time across instruments)."""
-        return self.source if isinstance(self.source, list) else self.source.trades()
-
-    @property
-    def total_fees(self) -> float:
-        return float(sum(t.fees for t in self.trades))
-
-    @property
-    def order_count(self) -> int:
-        """Number of orders (as :attr:`orders` would list them) without building them."""
-        count = 0
-        for t in self.trades:
-            count += 1 + (t.stop is not None) + (t.target is not None)
-            count += t.exit_reason in (EXIT_FLAT, EXIT_TIME)
-        return count
-
-    @functools.cached_property
-    def orders(self) -> list[Order]:
-        orders: list[Order] = []
-        for trade in sorted(self.trades, key=lambda t: (t.entry_time, t.symbol)):
-            orders.extend(_orders_of(trade, len(orders) + 1))
-        orders.sort(key=lambda o: (o.time, o.id))
-        return orders
-
-    @property
-    def end_equity(self) -> float:
-        return float(self.equity[-1]) if len(self.equity) else self.start_cash
-
-
-#: search window budget (bars x candidates) of one vectorised exit-search step
-_SEARCH_BUDGET = 4_000_000
 #: windows searched for every entry candidate up front (16 + 64 + 256 bars); the search of a
 #: candidate that is taken continues from there, so untaken candidates never cost more
 PRECOMPUTE_ROUNDS = 3
-#: width of the first search window (bars); each next one is 4 times wider
-_FIRST_WIDTH = 16
 _REASONS = ("", EXIT_STOP, EXIT_TARGET, EXIT_FLAT, EXIT_TIME)
 _EXIT_ORDER_TYPES = ("", STOP_MARKET, LIMIT, MARKET, MARKET)
 #: :attr:`_Book.exit_bar` of a candidate whose exit search is not finished
 UNDECIDED = -2
 _DIRECTION = {1: Direction.LONG, -1: Direction.SHORT}
-
-
-def find_exits(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, entry: np.ndarray,
-               long: np.ndarray, stop: np.ndarray, target: np.ndarray, end: np.ndarray, forced: np.ndarray,
-               *, first: np.ndarray | None = None,
-               rounds: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Exits of positions entered at the closes of bars ``entry`` (many candidates at once).
-
-    ``stop``/``target`` are the levels (±inf when absent), ``end`` the last bar a position may reach
-    (its FLAT or time exit, else the last bar) and ``forced`` whether ``end`` closes it at its close.
-    Bars ``first`` (default ``entry + 1``) .. ``end`` are searched in growing windows (16, 64, 256, ...
-    bars), vectorised over all candidates, for the first whose low/high reaches a level; the stop wins
-    when both are reached in one bar; a bar that opens beyond a level fills at its open. With
-    ``rounds``, at most that many windows are searched.
-
-    Returns (exit bar or -1, fill price, reason code: 1 stop, 2 target, 3 forced at the close (the
-    caller tells FLAT from time), 0 none, and the bar to resume the search from, -1 once decided).
-    """
-    n = len(close)
-    m = len(entry)
-    hit = np.full(m, -1, dtype=np.int64)
-    below = np.where(long, stop, target)
-    above = np.where(long, target, stop)
-    first = (entry + 1 if first is None else first).astype(np.int64, copy=True)
-    todo = np.flatnonzero(first <= end)
-    width = _FIRST_WIDTH
-    done = 0
-    while todo.size and (rounds is None or done < rounds):
-        width = max(1, min(width, _SEARCH_BUDGET // todo.size))
-        start, stop_at = first[todo], end[todo]
-        bars = np.minimum(start[:, None] + np.arange(width)[None, :], n - 1)
-        reached = (low[bars] <= below[todo, None]) | (high[bars] >= above[todo, None])
-        column = reached.argmax(axis=1)
-        at = bars[np.arange(len(todo)), column]
-        # the first bar of the window reaching a level, if within the position's last bar, is the
-        # first such bar of the position (a window running past the data repeats its last bar)
-        found = reached[np.arange(len(todo)), column] & (at <= stop_at)
-        hit[todo[found]] = at[found]
-        more = ~found & (start + width <= stop_at)
-        todo = todo[more]
-        first[todo] += width
-        width *= 4
-        done += 1
-    resume = np.full(m, -1, dtype=np.int64)
-    resume[todo] = first[todo]
-    decided = resume < 0
-    reason = np.zeros(m, dtype=np.int8)
-    price = np.zeros(m)
-    j = np.maximum(hit, 0)
-    o = open_[j]
-    stop_hit = np.where(long, low[j] <= stop, high[j] >= stop) & (hit >= 0)
-    target_hit = (hit >= 0) & ~stop_hit
-    price = np.where(stop_hit, np.where(long, np.minimum(o, stop), np.maximum(o, stop)), price)
-    price = np.where(target_hit, np.where(long, np.maximum(o, target), np.minimum(o, target)), price)
-    reason[stop_hit] = 1
-    reason[target_hit] = 2
-    closing = (hit < 0) & forced & decided
-    hit = np.where(closing, end, hit)
-    price = np.where(closing, close[np.minimum(end, n - 1)], price)
-    reason[closing] = 3
-    return hit, price, reason, resume
 
 
 def _bar_numbers(bars: Bars, stamps: np.ndarray) -> np.ndarray:
@@ -790,43 +525,6 @@ def _enter(book: _Book, k: int, cash: float, open_trades: dict[int, Trade], book
     trade = Trade(inst.symbol, inst.market, direction, quantity, i, entry_time, price, fee, stop, target,
                   exit_index, exit_time, exit_price, exit_fee, _REASONS[code], signal)
     return trade, "", equity
-
-
-def _orders_of(trade: Trade, first_id: int) -> list[Order]:
-    """Lean's orders for one trade: entry market order, stop-market and limit exits, market exit."""
-    sign = int(trade.direction)
-    q = trade.quantity
-    sid = trade.signal.id
-    symbol, market = trade.symbol, trade.market
-    result = [Order(id=first_id, type=MARKET, quantity=sign * q, time=trade.entry_time, status="filled",
-                    fill_time=trade.entry_time, fill_price=trade.entry_price, fee=trade.entry_fee,
-                    tag=f"entry {trade.signal.direction.label}", symbol=symbol, market=market,
-                    signal_id=sid)]
-    next_id = first_id + 1
-    closed = trade.is_closed
-    for order_type, level in ((STOP_MARKET, trade.stop), (LIMIT, trade.target)):
-        if level is None:
-            continue
-        filled = closed and (
-            (order_type == STOP_MARKET and trade.exit_reason == EXIT_STOP)
-            or (order_type == LIMIT and trade.exit_reason == EXIT_TARGET))
-        status = "filled" if filled else ("canceled" if closed else "submitted")
-        result.append(Order(
-            id=next_id, type=order_type, quantity=-sign * q, time=trade.entry_time, status=status,
-            fill_time=trade.exit_time if filled else 0, fill_price=trade.exit_price if filled else 0.0,
-            fee=trade.exit_fee if filled else 0.0,
-            stop_price=level if order_type == STOP_MARKET else None,
-            limit_price=level if order_type == LIMIT else None,
-            tag="stop" if order_type == STOP_MARKET else "target",
-            cancel_time=trade.exit_time if closed and not filled else 0, symbol=symbol, market=market,
-            signal_id=sid))
-        next_id += 1
-    if closed and trade.exit_reason in (EXIT_FLAT, EXIT_TIME):
-        result.append(Order(id=next_id, type=MARKET, quantity=-sign * q, time=trade.exit_time,
-                            status="filled", fill_time=trade.exit_time, fill_price=trade.exit_price,
-                            fee=trade.exit_fee, tag=f"exit {trade.exit_reason}", symbol=symbol,
-                            market=market, signal_id=sid))
-    return result
 
 
 def _equity_curve(books: list[_Book], trades: list[Trade],

@@ -28,8 +28,8 @@ from alphapulse.journal import Direction
 
 if TYPE_CHECKING:
     from alphapulse_tools.runner.backtest import BacktestOutcome
-    from alphapulse_tools.runner.engine import Trade
     from alphapulse_tools.runner.statistics import DailySeries
+    from alphapulse_tools.runner.trades import Trade
 
 #: most candles embedded per symbol; longer histories are merged into wider candles
 MAX_CANDLES = 20_000

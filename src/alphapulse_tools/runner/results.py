@@ -38,8 +38,8 @@ import numpy as np
 from alphapulse.bars import format_time
 from alphapulse.errors import ConfigError
 from alphapulse.journal import Fill, Signal
-from alphapulse_tools.runner.engine import Order, SimulationResult, Trade
 from alphapulse_tools.runner.statistics import NS_PER_DAY, DailySeries, PortfolioStatistics
+from alphapulse_tools.runner.trades import Order, SimulationResult, Trade
 
 ORDER_TYPES = {"market": 0, "limit": 1, "stop_market": 2}
 ORDER_STATUS = {"submitted": 1, "filled": 3, "canceled": 5}

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alphapulse_tools.runner.engine import SimulationResult, Trade
+from alphapulse_tools.runner.trades import SimulationResult, Trade
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 
