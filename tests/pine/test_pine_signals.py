@@ -19,6 +19,7 @@ import talib
 from alphapulse.confidence import ConfidenceSettings
 from alphapulse.config import load_contracts
 from alphapulse.strategies.pattern_confluence import PatternConfluence
+from alphapulse_tools.pine import confidence_input
 from tests.core.datasets import DATASET_NAMES, load_dataset
 from tests.pine.pine_offline import PINE_DIR, run_pine
 from tests.pine.test_pine_patterns import BLOCK, DEFAULT_PATTERNS, mismatches
@@ -51,17 +52,12 @@ CONFIDENCE = {"trend": 0.2, "volume": 0.1, "rsi": 0.2, "level": 0.2, "reliabilit
               "atr_bars": 10, "volume_bars": 12, "rsi_period": 9, "rsi_bars": 2, "oversold": 25.0,
               "overbought": 80.0, "pattern_bars": 2, "level_bars": 30, "barrier_atr": 1.5, "barrier_bars": 8,
               "prior_mean": 0.4, "prior_strength": 4.0, "reliability_bars": 120}
-WEIGHTS = ("trend", "volume", "rsi", "level", "reliability")
-
-
-def confidence_input(key: str) -> str:
-    """The scripts' input for a ``confidence`` key: ``trend`` -> ``confWeightTrend``,
-    ``trend_bars`` -> ``confTrendBars``."""
-    words = ["weight", key] if key in WEIGHTS else key.split("_")
-    return "conf" + "".join(word.capitalize() for word in words)
-
-
-CONFIDENCE_INPUTS = {confidence_input(key): value for key, value in CONFIDENCE.items()}
+CONFIDENCE_INPUTS = {
+    "confWeightTrend": 0.2, "confWeightVolume": 0.1, "confWeightRsi": 0.2, "confWeightLevel": 0.2,
+    "confWeightReliability": 0.3, "confTrendBars": 6, "confAtrBars": 10, "confVolumeBars": 12, "confRsiPeriod": 9,
+    "confRsiBars": 2, "confOversold": 25.0, "confOverbought": 80.0, "confPatternBars": 2, "confLevelBars": 30,
+    "confBarrierAtr": 1.5, "confBarrierBars": 8, "confPriorMean": 0.4, "confPriorStrength": 4.0,
+    "confReliabilityBars": 120}
 
 def core_signals(config: dict, bars):
     contract = load_contracts({"BTCUSDT": config})["BTCUSDT"]
