@@ -239,8 +239,6 @@ class _Tables:
 #: bars per block of the context tables: a block's tables (about 60 bytes per bar) and the work
 #: arrays behind them stay in the CPU cache, and are reused from block to block
 _BLOCK = 1 << 16
-#: bars per block of the barrier search
-_BARRIER_BLOCK = 1 << 17
 
 
 def _block_tables(size: int, n: int) -> _Tables:
@@ -406,7 +404,8 @@ def _barriers(h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray,
     (``won_up`` / ``won_down``; neither when both are touched in one bar or none in time).
 
     Per barrier, the first touch is 1 + the number of steps 1, 2, ... before it (steps at which
-    the bars ahead so far all stayed short of the barrier), counted block by block. A bar with
+    the bars ahead so far all stayed short of the barrier) over the bars given (one block of the
+    history, with ``barrier_bars`` bars after it: see :func:`_fill_tables`). A bar with
     fewer than ``barrier_bars`` bars after it and no touch gets a count that reaches past the
     data, like ``barrier_bars`` itself; a bar without ATR (NaN barriers) gets 1 for both barriers
     and no win (it is never counted)."""
@@ -417,21 +416,16 @@ def _barriers(h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray,
     kind = np.uint8 if limit < 255 else np.int32
     up_step = np.ones(n, dtype=kind)
     down_step = np.ones(n, dtype=kind)
-    size = max(1, min(n, _BARRIER_BLOCK))
-    short = np.empty(size, dtype=bool)
-    below_up = np.empty(size, dtype=bool)  # no touch of the upper barrier so far
-    above_down = np.empty(size, dtype=bool)
-    for a in range(0, n, size):
-        b = min(n, a + size)
-        below_up.fill(True)
-        above_down.fill(True)
-        for k in range(1, min(limit, n - 1 - a) + 1):
-            m = min(b, n - k) - a  # bars of the block with a bar k steps ahead
-            for first, untouched, ahead, barrier, short_of in (
-                    (up_step, below_up, h, upper, np.less), (down_step, above_down, lo, lower, np.greater)):
-                short_of(ahead[a + k: a + k + m], barrier[a: a + m], out=short[:m])
-                np.logical_and(untouched[:m], short[:m], out=untouched[:m])
-                np.add(first[a: a + m], untouched[:m].view(np.uint8), out=first[a: a + m])
+    short = np.empty(n, dtype=bool)
+    below_up = np.ones(n, dtype=bool)  # no touch of the upper barrier so far
+    above_down = np.ones(n, dtype=bool)
+    for k in range(1, min(limit, n - 1) + 1):
+        m = n - k  # bars with a bar k steps ahead
+        for first, untouched, ahead, barrier, short_of in (
+                (up_step, below_up, h, upper, np.less), (down_step, above_down, lo, lower, np.greater)):
+            short_of(ahead[k:], barrier[:m], out=short[:m])
+            np.logical_and(untouched[:m], short[:m], out=untouched[:m])
+            np.add(first[:m], untouched[:m].view(np.uint8), out=first[:m])
     won_up = up_step < down_step
     won_down = down_step < up_step
     steps = np.minimum(up_step, down_step)
@@ -457,10 +451,9 @@ def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
     bounds = np.append(np.asarray(firsts, dtype=np.intp), n)
     tables = _block_tables(min(n, _BLOCK), n)
     scratch = _Scratch(n + s.reliability_bars + 3)
-    fires = np.empty(n, dtype=bool)
     found = []
     for name, column in columns.items():
-        fired = np.flatnonzero(np.not_equal(column, 0, out=fires))
+        fired = np.flatnonzero(np.not_equal(column, 0, out=scratch("fires", n, bool)))
         found.append(_Found(name, PATTERN_INFO[name], column, fired, np.searchsorted(fired, bounds),
                             np.empty(len(fired)), np.empty(len(fired), dtype=tables.keys.dtype),
                             None if PATTERN_INFO[name].bias else np.empty(len(fired), dtype=bool)))
@@ -474,7 +467,7 @@ def occurrence_confidence(bars: Bars, values: dict[str, np.ndarray],
     out: dict[str, Occurrences] = {}
     for item in found:
         if len(item.bars):
-            reliability = _reliability(item, fires, n, s, scratch)
+            reliability = _reliability(item, s, scratch)
             reliability *= s.reliability
             np.add(item.confidence, reliability, out=item.confidence)
         out[item.name] = Occurrences(item.bars, item.confidence)
@@ -560,8 +553,7 @@ class _Scratch:
         return array[:size]
 
 
-def _reliability(found: _Found, fires: np.ndarray, n: int, s: ConfidenceSettings,
-                 scratch: _Scratch) -> np.ndarray:
+def _reliability(found: _Found, s: ConfidenceSettings, scratch: _Scratch) -> np.ndarray:
     """Shrunk hit rate of the earlier occurrences of ``found`` (same pattern and direction) in the
     reliability window, resolved before each.
 
@@ -574,7 +566,7 @@ def _reliability(found: _Found, fires: np.ndarray, n: int, s: ConfidenceSettings
     are the window's counts in each field (exact in wrapping 64-bit arithmetic, as no field of a
     window's sum overflows)."""
     fired, keys, bull = found.bars, found.keys, found.bull
-    m, window = len(fired), s.reliability_bars
+    n, m, window = len(found.column), len(fired), s.reliability_bars
     index_type = keys.dtype
     settled = np.right_shift(keys, 1, out=scratch("settled", m, index_type))
     if m > _DENSE_FIRES * n:
@@ -582,7 +574,7 @@ def _reliability(found: _Found, fires: np.ndarray, n: int, s: ConfidenceSettings
         # ``never`` keys n, n + 1)
         running = scratch("running", window + 3 + n, index_type)
         running[: window + 1] = 0
-        np.not_equal(found.column, 0, out=fires)
+        fires = np.not_equal(found.column, 0, out=scratch("fires", n, bool))
         np.cumsum(fires.view(np.int8), dtype=index_type, out=running[window + 1: window + 1 + n])
         running[window + 1 + n:] = m
         rank = np.take(running[window + 1:], settled, out=scratch("rank", m, index_type), mode="clip")

@@ -17,7 +17,6 @@ from pathlib import Path
 from alphapulse.config import ContractConfig
 from alphapulse.errors import ConfigError
 
-PINE_DIR = Path("pine_scripts")
 SCRIPTS = {"overlay": "alphapulse_overlay.pine", "strategy": "alphapulse_strategy.pine"}
 #: the most EMAs the trend factor takes in the scripts (EMA 1-3)
 MAX_EMAS = 3

@@ -19,14 +19,14 @@ import pandas as pd
 
 from alphapulse.bars import Bars
 from alphapulse.confidence import confidence
-from alphapulse.config import ContractConfig, load_contracts
+from alphapulse.config import ContractConfig
 from alphapulse.errors import ConfigError
 from alphapulse.intervals import interval_seconds
 from alphapulse.patterns import ALL_PATTERNS, scan
 from alphapulse.strategies import create_strategy
+from alphapulse_tools.contract_files import config_file, load_configured
 from alphapulse_tools.data.loading import load_bars
 
-DEFAULT_CONFIG = Path("config") / "contracts.default.json"
 FORMATS = ("csv", "json")
 SIGNAL_COLUMNS = ("direction", "entry", "stop", "target", "score", "risk_reward", "reason")
 
@@ -48,11 +48,8 @@ class ScanRequest:
 
 def contract_for(request: ScanRequest) -> ContractConfig:
     """The symbol's contract from the configuration, its timeframe set to the requested interval."""
-    path = request.config
-    if path is None and DEFAULT_CONFIG.is_file():
-        path = DEFAULT_CONFIG
-    contract = (load_contracts(path).for_symbol(request.symbol) if path is not None
-                else ContractConfig.defaults(request.symbol))
+    path = config_file(request.config)
+    contract = load_configured(path).for_symbol(request.symbol)
     higher = contract.higher_timeframe
     if higher is not None:
         base, top = interval_seconds(request.interval), interval_seconds(higher)

@@ -49,22 +49,21 @@ def test_tracker_equals_batch_on_every_bar(shared_data: Path, name: str) -> None
         assert ((expected[pattern][fired] >= 0) & (expected[pattern][fired] <= 1)).all()
 
 
-BLOCK_CASES = [  # (context block, barrier block, settings)
-    (257, 100, ConfidenceSettings()),
-    (257, 100, ConfidenceSettings(level_bars=300, barrier_bars=150, barrier_atr=3.0)),
-    (7, 5, ConfidenceSettings(barrier_bars=2, barrier_atr=0.5)),  # touches on a block's last bar
+BLOCK_CASES = [  # (context block, settings)
+    (257, ConfidenceSettings()),
+    (257, ConfidenceSettings(level_bars=300, barrier_bars=150, barrier_atr=3.0)),
+    (7, ConfidenceSettings(barrier_bars=2, barrier_atr=0.5)),  # touches on a block's last bar
 ]
 
 
 @pytest.mark.parametrize("name", ["lean/coinbase/minute/btcusd", "lean/usa/hour/spy", "freqtrade/XRP_ETH-1m"])
-@pytest.mark.parametrize(("block", "barrier_block", "s"), BLOCK_CASES)
-def test_batch_blocks_join_exactly(shared_data: Path, name: str, block: int, barrier_block: int,
-                                   s: ConfidenceSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("block", "s"), BLOCK_CASES)
+def test_batch_blocks_join_exactly(shared_data: Path, name: str, block: int, s: ConfidenceSettings,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The batch computes its context block by block (real histories are shorter than one
     default block): with small blocks, i.e. many joins, it still equals the tracker bit for bit."""
     bars = load_dataset(shared_data, name).bars[:3000]
     monkeypatch.setattr(confidence_module, "_BLOCK", block)
-    monkeypatch.setattr(confidence_module, "_BARRIER_BLOCK", barrier_block)
     values = scan(bars)
     expected = occurrence_confidence(bars, values, s)
     tracker = ConfidenceTracker(s)

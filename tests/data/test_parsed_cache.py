@@ -59,6 +59,16 @@ def test_batched_minute_parse_equals_file_by_file(lean_data: Path, market: str, 
     _assert_same_rows(read_rows(lean_data, files), _reference(files))
 
 
+def _same_error_as_alone(folder: Path, files: list, damaged) -> str:
+    """The error of reading ``files`` together, which must be the one of parsing ``damaged`` alone."""
+    with pytest.raises(DataError) as batched:
+        read_rows(folder, files)
+    with pytest.raises(DataError) as alone:
+        parse_rows(damaged, read_csv_text(damaged))
+    assert str(batched.value) == str(alone.value)
+    return str(alone.value)
+
+
 def _copy_days(lean_data: Path, target: Path, market: str, symbol: str, count: int) -> list:
     days = minute_days(lean_data, market, symbol)[:count]
     for d in days:
@@ -82,12 +92,8 @@ def test_batched_parse_handles_odd_files_like_parse_rows(lean_data: Path, tmp_pa
     lines = texts[2].splitlines()
     lines[5] = lines[5].replace(",", ",x", 1)
     write_csv_text(files[2], "\n".join(lines))
-    with pytest.raises(DataError) as batched:
-        read_rows(tmp_path, files)
-    with pytest.raises(DataError) as alone:
-        parse_rows(files[2], read_csv_text(files[2]))
-    assert str(batched.value) == str(alone.value)
-    assert "row 6" in str(alone.value)
+    message = _same_error_as_alone(tmp_path, files, files[2])
+    assert "row 6" in message
 
 
 @pytest.mark.parametrize(("market", "symbol"), MINUTE_SAMPLES)
@@ -195,12 +201,8 @@ def test_a_malformed_row_in_a_batch_is_named_like_file_by_file(lean_data: Path, 
                   "a missing field": lines[row].rsplit(",", 1)[0],
                   "an empty field": lines[row].replace(",", ",,", 1).rsplit(",", 1)[0]}[damage]
     write_csv_text(files[1], "\n".join(lines))
-    with pytest.raises(DataError) as batched:
-        read_rows(tmp_path, files)
-    with pytest.raises(DataError) as alone:
-        parse_rows(files[1], read_csv_text(files[1]))
-    assert str(batched.value) == str(alone.value)
-    assert str(files[1].path) in str(alone.value)
+    message = _same_error_as_alone(tmp_path, files, files[1])
+    assert str(files[1].path) in message
 
 
 def test_cache_is_invalidated_by_a_changed_file(lean_data: Path, tmp_path: Path) -> None:

@@ -22,18 +22,15 @@ def pine_inputs(
     """The inputs of the AlphaPulse overlay or strategy that give the contract's signal on the
     chart, as TradingView lists them in Settings -> Inputs (* marks a value that differs from the
     script's default). Fails, naming the key, for what the scripts cannot express."""
-    from alphapulse.config import ContractConfig, load_contracts
+    from alphapulse_tools.contract_files import load_configured
     from alphapulse_tools.pine import SCRIPTS, inputs_for_script
-    from alphapulse_tools.scan import DEFAULT_CONFIG
 
     if script not in SCRIPTS:
         raise ConfigError(f"--script {script!r}: use overlay or strategy")
     fmt = fmt.lower()
     if fmt not in ("text", "json"):
         raise ConfigError(f"--format {fmt!r}: use text or json")
-    path = config if config is not None else DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
-    name = symbol.strip().upper()
-    contract = load_contracts(path).for_symbol(name) if path is not None else ContractConfig.defaults(name)
+    contract = load_configured(config).for_symbol(symbol.strip().upper())
     rows = inputs_for_script(contract, pine_dir / SCRIPTS[script])
     if fmt == "json":
         typer.echo(json.dumps({item.name: value for item, value in rows}, indent=1))

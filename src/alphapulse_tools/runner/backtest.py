@@ -32,11 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from alphapulse.bars import Bars, format_time, to_ns
-from alphapulse.config import STRATEGY_NAMES, ContractConfig, RiskSettings, load_contracts
+from alphapulse.config import STRATEGY_NAMES, ContractConfig, RiskSettings
 from alphapulse.errors import ConfigError, NoDataError, StrategyError
 from alphapulse.intervals import interval_seconds, warm_up_days
 from alphapulse.journal import Signal
 from alphapulse.risk import RiskBook, read_symbol_properties
+from alphapulse_tools.contract_files import config_file, load_configured
 from alphapulse_tools.data.loading import load_bars as load_data
 from alphapulse_tools.runner.engine import simulate
 from alphapulse_tools.runner.fees import fee_model_for
@@ -56,7 +57,6 @@ from alphapulse_tools.runner.trades import Instrument, SimulationResult, Sizer, 
 
 MARKETS = ("binance", "coinbase", "usa")
 #: the per-contract configuration used when no --config is given (relative to the working folder)
-DEFAULT_CONFIG = Path("config") / "contracts.default.json"
 #: trading days per year used by the statistics, per market (Lean's settings for crypto / equities)
 TRADING_DAYS = {"binance": 365, "coinbase": 365, "usa": 252}
 
@@ -206,10 +206,8 @@ def run_backtest(request: BacktestRequest, *, now: datetime | None = None) -> Ba
     check_request(request)
     timings: dict[str, float] = {}
     tick = clock.perf_counter()
-    config = request.config
-    if config is None and DEFAULT_CONFIG.is_file():
-        config = DEFAULT_CONFIG
-    contracts = load_contracts(config) if config is not None else None
+    config = config_file(request.config)
+    contracts = load_configured(config)
     period = interval_seconds(request.interval)
     start_ns = to_ns(datetime(request.start.year, request.start.month, request.start.day, tzinfo=UTC))
     end_day = datetime(request.end.year, request.end.month, request.end.day, tzinfo=UTC)
@@ -223,8 +221,7 @@ def run_backtest(request: BacktestRequest, *, now: datetime | None = None) -> Ba
     risks: dict[str, RiskSettings] = {}
     currencies: set[str] = set()
     for symbol in request.symbols:
-        contract = _at_interval(contracts.for_symbol(symbol) if contracts is not None
-                                else ContractConfig.defaults(symbol), request.interval)
+        contract = _at_interval(contracts.for_symbol(symbol), request.interval)
         strategy = _strategy_for(request.strategy, contract, symbol, request.market)
         warm = int(strategy.warm_up_period)
         # the same history the Lean algorithms warm up on (alphapulse.intervals.warm_up_days)

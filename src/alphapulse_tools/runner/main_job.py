@@ -19,10 +19,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from alphapulse.config import ContractConfig, load_contracts
 from alphapulse.errors import AlphaPulseError, ConfigError
 from alphapulse.intervals import interval_seconds, warm_up_days
-from alphapulse_tools.runner.backtest import DEFAULT_CONFIG, BacktestOutcome, BacktestRequest, run_backtest
+from alphapulse_tools.contract_files import config_file, load_configured
+from alphapulse_tools.runner.backtest import BacktestOutcome, BacktestRequest, run_backtest
 
 
 def run_main_job(*, data_dir: Path = Path("data"), out: Path | None = None, symbol: str = "BTCUSDT",
@@ -33,10 +33,8 @@ def run_main_job(*, data_dir: Path = Path("data"), out: Path | None = None, symb
     from alphapulse.strategies import create_strategy
     from alphapulse_tools.data import ensure_binance_data
 
-    if config is None and DEFAULT_CONFIG.is_file():
-        config = DEFAULT_CONFIG
-    contract = (load_contracts(config).for_symbol(symbol) if config is not None
-                else ContractConfig.defaults(symbol))
+    config = config_file(config)
+    contract = load_configured(config).for_symbol(symbol)
     warm = create_strategy(strategy, contract, symbol=symbol, market="binance").warm_up_period
     # the history the backtest will load (the same span the runner and Lean use)
     first = start - timedelta(days=warm_up_days(warm, interval_seconds(interval), "binance"))
